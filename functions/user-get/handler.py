@@ -1,0 +1,4 @@
+"""user-get: one user by id."""
+from erp_common.http import function_handler
+
+handle = function_handler("user-get")

@@ -1,0 +1,144 @@
+"""The ``erp`` command: run the local gateway, migrate the database, create the first admin."""
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import time
+from pathlib import Path
+
+from erp_common.config import ConfigError, get_settings, load_settings
+
+ROOT = Path(__file__).resolve().parents[3]
+
+BANNER = """
+************************************************************************
+*  LOCAL USE ONLY: created the administrator '{user}' with password     
+*  '{password}'. Anyone who can reach this gateway can sign in with it.
+*  Change it (user-update) before you put any real data in, and never
+*  run like this in production (ERP_ENV=production refuses to).
+************************************************************************
+"""
+
+
+def _settings(bootstraps_admin: bool = False):
+    settings = load_settings()
+    settings.check_production(bootstraps_admin=bootstraps_admin)
+    return settings
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    from erp_common import migrate
+
+    _settings()
+    migrate.upgrade(args.revision)
+    print(f"database at revision {migrate.current_revision()}")
+    return 0
+
+
+def cmd_create_admin(args: argparse.Namespace) -> int:
+    from erp_common.identity.services import ensure_admin
+
+    settings = _settings(bootstraps_admin=True)
+    created = ensure_admin(settings.admin_username, settings.admin_password)
+    print("administrator created" if created else "users exist already: nothing to do")
+    return 0
+
+
+def cmd_makemigration(args: argparse.Namespace) -> int:
+    from alembic import command
+
+    from erp_common import migrate
+    from erp_common.db import get_engine
+
+    config = migrate.alembic_config()
+    with get_engine().begin() as connection:
+        config.attributes["connection"] = connection
+        command.revision(config, message=args.message, autogenerate=True)
+    return 0
+
+
+def build_gateway(stack: str, *, schedules: bool = True):
+    from .gateway import Gateway
+
+    return Gateway(Path(stack), templates_dir=ROOT / "templates", schedules=schedules)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from waitress.server import create_server
+
+    from erp_common import migrate
+    from erp_common.identity.services import ensure_admin
+
+    started = time.monotonic()
+    settings = _settings(bootstraps_admin=True)
+    if not args.no_migrate:
+        migrate.upgrade()
+    if ensure_admin(settings.admin_username, settings.admin_password) and not settings.production:
+        print(BANNER.format(user=settings.admin_username, password=settings.admin_password), file=sys.stderr)
+    gateway = build_gateway(args.stack)
+    server = create_server(gateway, host=args.host, port=args.port, threads=args.threads, ident="erp-gateway")
+    mode = "embedded" if settings.is_sqlite else "services"
+    print(
+        f"ERP gateway on http://{args.host}:{server.effective_port} ({len(gateway.functions)} functions, "
+        f"{mode}: db={settings.database_url.split('://')[0]}, cache={'redis' if settings.redis_url else 'in-process'}, "
+        f"events={'nats' if settings.nats_url else 'in-process'}) ready in {time.monotonic() - started:.1f}s; "
+        "docs at /docs; Ctrl-C stops it",
+        flush=True,
+    )
+
+    def stop(signum, frame):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        server.run()
+    except KeyboardInterrupt:
+        print("stopping...", flush=True)
+    finally:
+        server.close()
+        gateway.close()
+        from erp_common.db import dispose_engine
+        from erp_common.events import reset_publisher
+
+        reset_publisher()
+        dispose_engine()
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    parser = argparse.ArgumentParser(prog="erp", description="The ERP's local tools.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="serve every function of a stack file on the local gateway")
+    run.add_argument("--host", default="127.0.0.1")
+    run.add_argument("--port", type=int, default=8080)
+    run.add_argument("--stack", default=str(ROOT / "stack.yml"), help="stack.yml (default) or stack.ce.yml")
+    run.add_argument("--threads", type=int, default=16)
+    run.add_argument("--no-migrate", action="store_true", help="do not apply migrations at start-up")
+    run.set_defaults(func=cmd_run)
+
+    mig = sub.add_parser("migrate", help="apply the database migrations")
+    mig.add_argument("revision", nargs="?", default="head")
+    mig.set_defaults(func=cmd_migrate)
+
+    admin = sub.add_parser("create-admin", help="create the first administrator if there are no users")
+    admin.set_defaults(func=cmd_create_admin)
+
+    make = sub.add_parser("makemigration", help="generate a migration from the models (then edit it)")
+    make.add_argument("message")
+    make.set_defaults(func=cmd_makemigration)
+
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except ConfigError as exc:
+        print(f"erp: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,169 @@
+"""Passwords, access tokens and roles.
+
+Passwords are hashed with argon2id. Access tokens are JWTs (HS256 by default) carrying ``sub``
+(the user id), ``username``, ``roles``, ``ver`` (the user's token version) and ``exp``. A token
+is honoured only while the user is active and its ``ver`` still matches: disabling a user,
+changing their roles or resetting their password bumps the version, so old tokens stop working
+at once. The current state of a user is read through a short-lived cache.
+"""
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Callable
+
+import jwt
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+
+from .cache import get_cache
+from .config import get_settings
+from .context import Principal
+from .errors import Unauthorized
+
+ROLES: tuple[str, ...] = (
+    "admin",
+    "manager",
+    "merchandiser",
+    "warehouse",
+    "purchaser",
+    "planner",
+    "cashier",
+    "marketing",
+    "accountant",
+)
+
+_hasher = PasswordHasher()
+# A hash to verify against when the user does not exist, so both answers take as long.
+_DUMMY_HASH = _hasher.hash(uuid.uuid4().hex)
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def verify_password(password_hash: str | None, password: str) -> bool:
+    try:
+        return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return False
+
+
+def needs_rehash(password_hash: str) -> bool:
+    return _hasher.check_needs_rehash(password_hash)
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    token: str
+    expires_at: datetime
+    expires_in: int
+
+
+def issue_token(user_id: int, username: str, roles: list[str], token_version: int) -> IssuedToken:
+    settings = get_settings()
+    now = datetime.now(timezone.utc)
+    expires_at = now + timedelta(minutes=settings.jwt_expire_minutes)
+    claims = {
+        "sub": str(user_id),
+        "username": username,
+        "roles": sorted(roles),
+        "ver": token_version,
+        "iat": int(now.timestamp()),
+        "exp": int(expires_at.timestamp()),
+        "jti": uuid.uuid4().hex,
+    }
+    token = jwt.encode(claims, settings.jwt_secret_key, algorithm=settings.jwt_algorithm)
+    return IssuedToken(token, expires_at.replace(microsecond=0), settings.jwt_expire_minutes * 60)
+
+
+def decode_token(token: str) -> dict:
+    settings = get_settings()
+    try:
+        return jwt.decode(
+            token,
+            settings.jwt_secret_key,
+            algorithms=[settings.jwt_algorithm],
+            options={"require": ["exp", "sub"]},
+        )
+    except jwt.ExpiredSignatureError:
+        raise Unauthorized("the access token has expired: sign in again", code="token_expired") from None
+    except jwt.PyJWTError:
+        raise Unauthorized("the access token is not valid", code="invalid_token") from None
+
+
+# --- the current state of a user, for every authenticated request ------------------------
+
+@dataclass(frozen=True)
+class UserState:
+    user_id: int
+    username: str
+    active: bool
+    token_version: int
+    roles: frozenset[str]
+
+
+UserStateLoader = Callable[[int], "UserState | None"]
+_loader: UserStateLoader | None = None
+STATE_TTL = 60
+
+
+def set_user_state_loader(loader: UserStateLoader) -> None:
+    """The identity domain tells the platform how to read a user's current state."""
+    global _loader
+    _loader = loader
+
+
+def _state_key(user_id: int) -> str:
+    return f"auth:user:{user_id}"
+
+
+def forget_user_state(user_id: int) -> None:
+    """Drop the cached state after a change (call after the change is committed)."""
+    get_cache().delete(_state_key(user_id))
+
+
+def _user_state(user_id: int) -> UserState | None:
+    cache = get_cache()
+    cached = cache.get(_state_key(user_id))
+    if cached is not None:
+        raw = json.loads(cached)
+        if raw is None:
+            return None
+        return UserState(raw["user_id"], raw["username"], raw["active"], raw["ver"], frozenset(raw["roles"]))
+    if _loader is None:
+        raise RuntimeError("no user state loader: import erp_common.identity")
+    state = _loader(user_id)
+    payload = None
+    if state is not None:
+        payload = {
+            "user_id": state.user_id,
+            "username": state.username,
+            "active": state.active,
+            "ver": state.token_version,
+            "roles": sorted(state.roles),
+        }
+    cache.set(_state_key(user_id), json.dumps(payload), STATE_TTL)
+    return state
+
+
+def authenticate(authorization: str | None) -> Principal:
+    """Turn an ``Authorization: Bearer <token>`` header into the principal it stands for."""
+    if not authorization:
+        raise Unauthorized("missing Authorization header: send 'Bearer <access token>'", code="missing_token")
+    scheme, _, token = authorization.strip().partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorized("the Authorization header must be 'Bearer <access token>'", code="invalid_token")
+    claims = decode_token(token.strip())
+    try:
+        user_id = int(claims["sub"])
+    except (TypeError, ValueError):
+        raise Unauthorized("the access token is not valid", code="invalid_token") from None
+    state = _user_state(user_id)
+    if state is None or not state.active:
+        raise Unauthorized("this user is disabled or no longer exists", code="user_disabled")
+    if claims.get("ver") != state.token_version:
+        raise Unauthorized("the access token was revoked: sign in again", code="token_revoked")
+    return Principal(state.user_id, state.username, state.roles)

@@ -1,0 +1,239 @@
+"""Domain events: the outbox, publishing after commit, and consumer de-duplication.
+
+A service records an event with ``Context.emit``: the row lands in ``outbox_events`` in the same
+transaction as the change it describes, so neither exists without the other. After commit the
+HTTP layer publishes it: to NATS (subject = event type) when NATS_URL is set, else to the
+in-process bus that the local gateway listens on. Rows that could not be published stay
+unpublished and are sent again by ``relay_pending`` (the ``job-relay-events`` function).
+
+Consumers never trust a delivered body: they look the event up by id in the outbox (the shared
+database is the source of truth) and record its id in ``processed_events`` in the same
+transaction as their work, so a repeated delivery changes nothing.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import threading
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Callable, Iterable
+
+from sqlalchemy import Index, Integer, String, Text, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from .config import get_settings
+from .db import Base, UTCDateTime, transaction, utcnow
+
+log = logging.getLogger(__name__)
+
+
+class OutboxEvent(Base):
+    __tablename__ = "outbox_events"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    type: Mapped[str] = mapped_column(String(100))
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    data: Mapped[str] = mapped_column(Text)
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+
+    __table_args__ = (Index("ix_outbox_unpublished", "published_at", "occurred_at"),)
+
+    def envelope(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "type": self.type,
+            "occurred_at": self.occurred_at.isoformat().replace("+00:00", "Z"),
+            "data": json.loads(self.data),
+            "version": self.version,
+        }
+
+
+class ProcessedEvent(Base):
+    __tablename__ = "processed_events"
+
+    consumer: Mapped[str] = mapped_column(String(100), primary_key=True)
+    event_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    processed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+@dataclass(frozen=True)
+class Event:
+    """An event as a consumer sees it (loaded from the outbox)."""
+
+    id: str
+    type: str
+    occurred_at: datetime
+    data: dict[str, Any]
+    version: int
+
+
+def new_event(session: Session, type_: str, data: dict[str, Any], version: int = 1) -> OutboxEvent:
+    row = OutboxEvent(
+        id=str(uuid.uuid4()),
+        type=type_,
+        version=version,
+        data=json.dumps(data, default=str, ensure_ascii=False),
+        occurred_at=utcnow(),
+        published_at=None,
+        attempts=0,
+    )
+    session.add(row)
+    return row
+
+
+def load_event(session: Session, event_id: str) -> Event | None:
+    row = session.get(OutboxEvent, event_id)
+    if row is None:
+        return None
+    return Event(row.id, row.type, row.occurred_at, json.loads(row.data), row.version)
+
+
+def claim_event(session: Session, consumer: str, event_id: str) -> bool:
+    """Record that ``consumer`` handles ``event_id`` in this transaction; False if it already did."""
+    try:
+        with session.begin_nested():
+            session.add(ProcessedEvent(consumer=consumer, event_id=event_id, processed_at=utcnow()))
+            session.flush()
+    except IntegrityError:
+        return False
+    return True
+
+
+# --- publishing -------------------------------------------------------------------------
+
+Subscriber = Callable[[str, bytes], None]
+
+
+class LocalBus:
+    """In-process delivery: the local gateway subscribes its functions here by topic."""
+
+    def __init__(self) -> None:
+        self._subscribers: dict[str, list[Subscriber]] = {}
+        self._lock = threading.Lock()
+
+    def subscribe(self, topic: str, callback: Subscriber) -> None:
+        with self._lock:
+            self._subscribers.setdefault(topic, []).append(callback)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._subscribers.clear()
+
+    def publish(self, messages: Iterable[tuple[str, bytes]]) -> None:
+        for topic, payload in messages:
+            with self._lock:
+                callbacks = list(self._subscribers.get(topic, ()))
+            for callback in callbacks:
+                callback(topic, payload)
+
+
+class NatsPublisher:
+    """Publishes from synchronous code over one NATS connection kept on a background loop."""
+
+    def __init__(self, url: str) -> None:
+        self._url = url
+        self._loop = asyncio.new_event_loop()
+        self._nc = None
+        self._thread = threading.Thread(target=self._loop.run_forever, name="nats-publisher", daemon=True)
+        self._thread.start()
+
+    async def _connection(self):
+        import nats
+
+        if self._nc is None or self._nc.is_closed:
+            self._nc = await nats.connect(
+                self._url, connect_timeout=2, max_reconnect_attempts=-1, reconnect_time_wait=1, name="erp-publisher"
+            )
+        return self._nc
+
+    async def _publish(self, messages: list[tuple[str, bytes]]) -> None:
+        nc = await self._connection()
+        for subject, payload in messages:
+            await nc.publish(subject, payload)
+        await nc.flush(timeout=2)
+
+    def publish(self, messages: Iterable[tuple[str, bytes]]) -> None:
+        batch = list(messages)
+        if batch:
+            asyncio.run_coroutine_threadsafe(self._publish(batch), self._loop).result(timeout=5)
+
+    def close(self) -> None:
+        async def _close():
+            if self._nc is not None and not self._nc.is_closed:
+                await self._nc.drain()
+
+        try:
+            asyncio.run_coroutine_threadsafe(_close(), self._loop).result(timeout=5)
+        except Exception:  # closing is best effort
+            pass
+        self._loop.call_soon_threadsafe(self._loop.stop)
+
+
+local_bus = LocalBus()
+_publisher_lock = threading.Lock()
+_publisher: NatsPublisher | LocalBus | None = None
+
+
+def get_publisher() -> NatsPublisher | LocalBus:
+    global _publisher
+    if _publisher is None:
+        with _publisher_lock:
+            if _publisher is None:
+                url = get_settings().nats_url
+                _publisher = NatsPublisher(url) if url else local_bus
+    return _publisher
+
+
+def reset_publisher() -> None:
+    global _publisher
+    with _publisher_lock:
+        if isinstance(_publisher, NatsPublisher):
+            _publisher.close()
+        _publisher = None
+
+
+def publish_committed(envelopes: list[dict[str, Any]]) -> int:
+    """Publish events whose transaction has committed; mark the ones sent. Never raises."""
+    if not envelopes:
+        return 0
+    messages = [(e["type"], json.dumps(e, ensure_ascii=False).encode()) for e in envelopes]
+    ids = [e["id"] for e in envelopes]
+    try:
+        get_publisher().publish(messages)
+    except Exception as exc:  # the relay job sends them later
+        log.warning("could not publish %d event(s), the relay will retry: %s", len(messages), exc)
+        try:
+            with transaction() as session:
+                session.execute(
+                    update(OutboxEvent).where(OutboxEvent.id.in_(ids)).values(attempts=OutboxEvent.attempts + 1)
+                )
+        except Exception:
+            log.exception("could not count the failed publish attempt")
+        return 0
+    try:
+        with transaction() as session:
+            session.execute(update(OutboxEvent).where(OutboxEvent.id.in_(ids)).values(published_at=utcnow()))
+    except Exception:  # published but not marked: the relay sends it again; consumers de-duplicate
+        log.exception("could not mark published events")
+    return len(messages)
+
+
+def relay_pending(*, older_than_seconds: int = 5, limit: int = 500) -> dict[str, int]:
+    """Publish outbox events left unpublished (NATS was down, the process died after commit)."""
+    cutoff = utcnow() - timedelta(seconds=older_than_seconds)
+    with transaction() as session:
+        rows = session.scalars(
+            select(OutboxEvent)
+            .where(OutboxEvent.published_at.is_(None), OutboxEvent.occurred_at <= cutoff)
+            .order_by(OutboxEvent.occurred_at)
+            .limit(limit)
+        ).all()
+        envelopes = [row.envelope() for row in rows]
+    published = publish_committed(envelopes)
+    return {"pending": len(envelopes), "published": published}

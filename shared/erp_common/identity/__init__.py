@@ -1,0 +1,1 @@
+"""Identity: users, roles and sign-in."""

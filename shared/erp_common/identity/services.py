@@ -1,0 +1,206 @@
+"""Identity services: sign in, and the administration of users and their roles."""
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
+
+from .. import auth
+from ..context import Context
+from ..db import transaction, utcnow
+from ..errors import Conflict, NotFound, TooManyRequests, Unauthorized
+from ..schemas import Page
+from .models import User, UserRole
+from .schemas import LoginIn, TokenOut, UserCreateIn, UserIdIn, UserListIn, UserOut, UserUpdateIn
+
+log = logging.getLogger(__name__)
+
+
+def _failures_key(username: str) -> str:
+    return f"login:failures:{username.lower()}"
+
+
+def login(ctx: Context, data: LoginIn) -> TokenOut:
+    """Exchange a username and password for an access token.
+
+    After ``ERP_LOGIN_MAX_FAILURES`` failed attempts (5) for one username, further attempts are
+    refused with 429 and a Retry-After header for ``ERP_LOGIN_LOCK_SECONDS`` (300).
+    """
+    settings, cache = ctx.settings, ctx.cache
+    key = _failures_key(data.username)
+    failures = int(cache.get(key) or 0)
+    if failures >= settings.login_max_failures:
+        _locked(cache.ttl(key) or settings.login_lock_seconds)
+    user = ctx.session.scalars(select(User).where(User.username == data.username)).one_or_none()
+    ok = auth.verify_password(user.password_hash if user else None, data.password)
+    if not ok or user is None or not user.is_active:
+        failures = cache.incr(key, settings.login_lock_seconds)
+        if failures >= settings.login_max_failures:
+            log.warning("sign-in for %r locked after %d failures", data.username, failures)
+        if ok and user is not None and not user.is_active:
+            raise Unauthorized("this user is disabled", code="user_disabled")
+        raise Unauthorized("invalid username or password", code="invalid_credentials")
+    cache.delete(key)
+    if auth.needs_rehash(user.password_hash):
+        user.password_hash = auth.hash_password(data.password)
+    user.last_login_at = ctx.now
+    issued = auth.issue_token(user.id, user.username, user.roles, user.token_version)
+    return TokenOut(
+        access_token=issued.token,
+        expires_in=issued.expires_in,
+        expires_at=issued.expires_at,
+        user=UserOut.model_validate(user),
+    )
+
+
+def _locked(retry_after: int) -> None:
+    raise TooManyRequests(
+        f"too many failed sign-ins for this user: try again in {retry_after} seconds",
+        code="login_locked",
+        headers={"Retry-After": str(retry_after)},
+        details=[{"field": "username", "retry_after": retry_after}],
+    )
+
+
+def me(ctx: Context) -> UserOut:
+    """The signed-in user."""
+    return UserOut.model_validate(_get(ctx.session, ctx.user.user_id))
+
+
+def _get(session: Session, user_id: int) -> User:
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound(f"user {user_id} does not exist", details=[{"field": "user_id", "message": "no such user"}])
+    return user
+
+
+def create_user(ctx: Context, data: UserCreateIn) -> UserOut:
+    """Create a user with a password and one or more roles."""
+    exists = ctx.session.scalar(select(User.id).where(User.username == data.username))
+    if exists is not None:
+        raise Conflict(
+            f"the username {data.username!r} is taken",
+            code="username_taken",
+            details=[{"field": "username", "message": "already taken"}],
+        )
+    now = ctx.now
+    user = User(
+        username=data.username,
+        password_hash=auth.hash_password(data.password),
+        full_name=data.full_name,
+        email=data.email,
+        is_active=True,
+        token_version=1,
+        created_at=now,
+        updated_at=now,
+        role_rows=[UserRole(role=r) for r in data.roles],
+    )
+    ctx.session.add(user)
+    ctx.session.flush()
+    ctx.emit("user.created", {"user_id": user.id, "username": user.username, "roles": user.roles, "by": ctx.actor})
+    return UserOut.model_validate(user)
+
+
+def get_user(ctx: Context, data: UserIdIn) -> UserOut:
+    """One user by id."""
+    return UserOut.model_validate(_get(ctx.session, data.user_id))
+
+
+def list_users(ctx: Context, data: UserListIn) -> Page[UserOut]:
+    """Users, filtered by a search text, a role or whether they are active."""
+    query = select(User)
+    if data.q:
+        like = f"%{data.q}%"
+        query = query.where(or_(User.username.like(like), User.full_name.like(like)))
+    if data.role:
+        query = query.where(User.id.in_(select(UserRole.user_id).where(UserRole.role == data.role)))
+    if data.is_active is not None:
+        query = query.where(User.is_active.is_(data.is_active))
+    total = ctx.session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = ctx.session.scalars(query.order_by(User.id).offset(data.offset).limit(data.page_size)).all()
+    return Page[UserOut](
+        items=[UserOut.model_validate(u) for u in rows], total=total, page=data.page, page_size=data.page_size
+    )
+
+
+def _active_admins(session: Session) -> int:
+    return session.scalar(
+        select(func.count()).select_from(User).join(UserRole).where(UserRole.role == "admin", User.is_active.is_(True))
+    ) or 0
+
+
+def update_user(ctx: Context, data: UserUpdateIn) -> UserOut:
+    """Change a user's name, email, roles, active flag or password.
+
+    Changing roles, disabling or resetting the password revokes the user's tokens. The last
+    active administrator cannot be disabled or lose the admin role.
+    """
+    user = _get(ctx.session, data.user_id)
+    revoke = False
+    changes = data.model_fields_set - {"user_id"}
+    if "full_name" in changes and data.full_name is not None:
+        user.full_name = data.full_name
+    if "email" in changes:
+        user.email = data.email
+    loses_admin = (
+        user.is_active
+        and "admin" in user.roles
+        and ((data.roles is not None and "admin" not in data.roles) or data.is_active is False)
+    )
+    if loses_admin and _active_admins(ctx.session) <= 1:
+        raise Conflict(
+            "this is the last active administrator: it cannot be disabled or lose the admin role",
+            code="last_admin",
+            details=[{"field": "roles" if data.roles is not None else "is_active", "message": "last active admin"}],
+        )
+    if data.roles is not None and sorted(data.roles) != user.roles:
+        user.role_rows = [UserRole(role=r) for r in data.roles]
+        revoke = True
+    if data.is_active is not None and data.is_active != user.is_active:
+        user.is_active = data.is_active
+        revoke = True
+    if data.password is not None:
+        user.password_hash = auth.hash_password(data.password)
+        revoke = True
+    if revoke:
+        user.token_version += 1
+    user.updated_at = ctx.now
+    ctx.session.flush()
+    ctx.session.refresh(user)
+    ctx.on_commit(lambda: auth.forget_user_state(data.user_id))
+    ctx.emit("user.updated", {"user_id": user.id, "fields": sorted(changes), "by": ctx.actor})
+    return UserOut.model_validate(user)
+
+
+def load_user_state(user_id: int) -> auth.UserState | None:
+    """The platform's view of a user for every authenticated request (cached by auth)."""
+    with transaction() as session:
+        user = session.get(User, user_id)
+        if user is None:
+            return None
+        return auth.UserState(user.id, user.username, user.is_active, user.token_version, frozenset(user.roles))
+
+
+def ensure_admin(username: str, password: str) -> bool:
+    """Create the first administrator if there is no user at all; True if one was created."""
+    with transaction() as session:
+        if session.scalar(select(func.count()).select_from(User)):
+            return False
+        now = utcnow()
+        session.add(
+            User(
+                username=username,
+                password_hash=auth.hash_password(password),
+                full_name="Administrator",
+                is_active=True,
+                token_version=1,
+                created_at=now,
+                updated_at=now,
+                role_rows=[UserRole(role="admin")],
+            )
+        )
+        return True
+
+
+auth.set_user_state_loader(load_user_state)

@@ -1,0 +1,1 @@
+"""Jobs: scheduled work and its run log."""

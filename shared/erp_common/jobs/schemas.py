@@ -1,0 +1,24 @@
+"""Job inputs and outputs."""
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import Field
+
+from ..schemas import Output, PageQuery, UtcDateTime
+
+
+class JobRunOut(Output):
+    id: int
+    job: str
+    status: str
+    started_at: UtcDateTime
+    finished_at: UtcDateTime | None
+    processed: int
+    summary: dict[str, Any]
+    error: str | None
+
+
+class JobRunListIn(PageQuery):
+    job: Annotated[str, Field(max_length=100)] | None = None
+    status: Literal["running", "succeeded", "failed"] | None = None
