@@ -60,7 +60,7 @@ class ValidationFailed(ErpError):
     status, code = 422, "validation_error"
 
     @classmethod
-    def field(cls, field: str, message: str) -> "ValidationFailed":
+    def field(cls, field: str, message: str) -> ValidationFailed:
         return cls(f"{field}: {message}", details=[{"field": field, "message": message}])
 
 

@@ -17,9 +17,10 @@ import json
 import logging
 import threading
 import uuid
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Callable, Iterable
+from typing import Any
 
 from sqlalchemy import Index, Integer, String, Text, select, update
 from sqlalchemy.exc import IntegrityError
@@ -121,9 +122,11 @@ class LocalBus:
         with self._lock:
             self._subscribers.setdefault(topic, []).append(callback)
 
-    def clear(self) -> None:
+    def unsubscribe(self, topic: str, callback: Subscriber) -> None:
         with self._lock:
-            self._subscribers.clear()
+            callbacks = self._subscribers.get(topic, [])
+            if callback in callbacks:
+                callbacks.remove(callback)
 
     def publish(self, messages: Iterable[tuple[str, bytes]]) -> None:
         for topic, payload in messages:

@@ -16,11 +16,12 @@ import json
 import logging
 import re
 import uuid
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
-from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from . import db, events, idempotency
 from .auth import authenticate
@@ -276,10 +277,10 @@ def dispatch(op: Operation, event: Any, path: str | None = None) -> dict[str, An
         principal = _authorise(op, event)
         if op.topic:
             return _consume(op, event, request_id)
-        data, canonical = read_input(op, event, path)
         key = _header(event, idempotency.HEADER) if op.idempotent else None
         if key is not None:
             key = idempotency.validate_key(key)
+        data, canonical = read_input(op, event, path)
         return _run(op, data, principal, request_id, key, idempotency.request_hash(method, path, canonical))
     except ErpError as err:
         return error_response(err, request_id)
@@ -291,8 +292,8 @@ def dispatch(op: Operation, event: Any, path: str | None = None) -> dict[str, An
         return error_response(ServiceUnavailable("the database is not available, try again"), request_id)
     except Exception:
         log.exception("%s: unhandled error (request %s)", op.name, request_id)
-        body = {"error": {"code": "internal_error", "message": "internal error", "details": [{"request_id": request_id}]}}
-        return json_response(500, body, {"X-Request-Id": request_id})
+        error = {"code": "internal_error", "message": "internal error", "details": [{"request_id": request_id}]}
+        return json_response(500, {"error": error}, {"X-Request-Id": request_id})
 
 
 def _run(

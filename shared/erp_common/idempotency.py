@@ -61,7 +61,9 @@ def request_hash(*parts: str) -> str:
     return digest.hexdigest()
 
 
-def claim(session: Session, operation: str, principal: str, key: str, req_hash: str) -> IdempotencyRecord | StoredResponse:
+def claim(
+    session: Session, operation: str, principal: str, key: str, req_hash: str
+) -> IdempotencyRecord | StoredResponse:
     """Claim the key for this transaction, or return the response stored by the first request."""
     record = IdempotencyRecord(
         operation=operation, principal=principal, key=key, request_hash=req_hash, created_at=utcnow()

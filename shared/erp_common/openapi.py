@@ -1,7 +1,8 @@
 """OpenAPI 3.1 documents built from the operation declarations (for /docs)."""
 from __future__ import annotations
 
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from pydantic import TypeAdapter
 from pydantic.json_schema import models_json_schema

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from flask import Flask, Response, request
 
@@ -71,9 +72,8 @@ def create_app(handle: Callable[[Any, Any], Any], name: str = "function") -> Fla
 
 
 if __name__ == "__main__":
-    from waitress import serve
-
     from function import handler
+    from waitress import serve
 
     serve(
         create_app(handler.handle, os.getenv("OPENFAAS_NAME", "function")),

@@ -8,13 +8,13 @@ import sys
 import time
 from pathlib import Path
 
-from erp_common.config import ConfigError, get_settings, load_settings
+from erp_common.config import ConfigError, load_settings
 
 ROOT = Path(__file__).resolve().parents[3]
 
 BANNER = """
 ************************************************************************
-*  LOCAL USE ONLY: created the administrator '{user}' with password     
+*  LOCAL USE ONLY: created the administrator '{user}' with password
 *  '{password}'. Anyone who can reach this gateway can sign in with it.
 *  Change it (user-update) before you put any real data in, and never
 *  run like this in production (ERP_ENV=production refuses to).

@@ -19,11 +19,12 @@ import threading
 import time
 import urllib.request
 import uuid
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 from pathlib import Path
 from types import ModuleType
-from typing import Any, Callable, Iterable
+from typing import Any
 
 from croniter import croniter
 from werkzeug.test import EnvironBuilder, run_wsgi_app
@@ -339,7 +340,9 @@ class Gateway:
         self._stop.set()
         if self._connector is not None:
             self._connector.close()
-        events.local_bus.clear()
+        if not get_settings().nats_url:
+            for topic in self.topics:
+                events.local_bus.unsubscribe(topic, self._deliver_async)
         self.executor.shutdown(wait=True, cancel_futures=False)
 
 

@@ -1,11 +1,11 @@
 """Platform tables (outbox, processed events, idempotency keys, job runs) and identity (users, roles)
 
 Revision ID: 0001
-Revises: 
+Revises: (none)
 Create Date: 2026-11-28
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 from sqlalchemy.dialects import mysql
 
 # UTC timestamps; MySQL keeps microseconds only when asked.

@@ -1,0 +1,53 @@
+# The ERP's commands. Every target installs what it needs into .venv first (python3 is all a
+# machine needs). `make run` serves every function on http://127.0.0.1:8080 (embedded:
+# SQLite, in-process cache and events); `make test` runs the test suite the same way.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8080
+STACK ?= stack.yml
+DEPS := requirements-dev.txt shared/requirements.txt shared/pyproject.toml infra/local/pyproject.toml \
+        templates/python3-http-erp/requirements.txt
+STAMP := $(VENV)/.installed
+
+.PHONY: install run test test-services bench lint migrate shrinkwrap deploy deploy-ce clean
+
+$(STAMP): $(DEPS)
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip==25.3
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/erp run --host $(HOST) --port $(PORT) --stack $(STACK)
+
+test: $(STAMP)
+	$(BIN)/pytest
+
+test-services: $(STAMP)
+	ERP_TEST_BACKEND=services $(BIN)/pytest
+
+bench: $(STAMP)
+	$(BIN)/python -m tests.bench
+
+lint: $(STAMP)
+	$(BIN)/ruff check shared infra functions packs templates tests
+
+migrate: $(STAMP)
+	$(BIN)/erp migrate
+
+shrinkwrap:
+	faas-cli build --shrinkwrap -f $(STACK)
+
+deploy:
+	faas-cli up -f stack.yml
+
+deploy-ce:
+	faas-cli up -f stack.ce.yml
+
+clean:
+	rm -rf build .pytest_cache
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +

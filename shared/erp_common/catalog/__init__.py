@@ -1,0 +1,1 @@
+"""Catalog: categories, items (SPUs) and their SKUs, prices and price history."""

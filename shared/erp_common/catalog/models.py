@@ -1,0 +1,88 @@
+"""Catalog tables: the category tree, items (SPUs), SKUs and the price history.
+
+A SKU is the unit every stock level, order line, purchase line and BOM line points at. Its
+``code`` is unique and stable; ``spec_key`` (the spec values in the item's spec order) is unique
+within its item, so the same combination cannot exist twice.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..db import Base, Money, UTCDateTime
+
+ON_SALE, OFF_SALE = "on_sale", "off_sale"
+
+
+class Category(Base):
+    __tablename__ = "categories"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(100))
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("categories.id"), nullable=True)
+    # Materialised path of ids, "/1/4/9/": a subtree is one prefix match.
+    path: Mapped[str] = mapped_column(String(255), index=True)
+    level: Mapped[int] = mapped_column(Integer, default=1)
+    sort_order: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    __table_args__ = (UniqueConstraint("parent_id", "name", name="uq_category_sibling_name"),)
+
+
+class Item(Base):
+    __tablename__ = "items"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(200), index=True)
+    category_id: Mapped[int] = mapped_column(ForeignKey("categories.id"), index=True)
+    description: Mapped[str] = mapped_column(Text, default="")
+    unit: Mapped[str] = mapped_column(String(20), default="pcs")
+    brand: Mapped[str] = mapped_column(String(100), default="")
+    barcode: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
+    price: Mapped[Decimal] = mapped_column(Money())
+    status: Mapped[str] = mapped_column(String(16), default=ON_SALE, index=True)
+    spec_names: Mapped[str] = mapped_column(Text, default="[]")  # JSON list, in order
+    created_by: Mapped[str] = mapped_column(String(64), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    skus: Mapped[list[Sku]] = relationship(back_populates="item", order_by="Sku.id", lazy="selectin")
+
+
+class Sku(Base):
+    __tablename__ = "skus"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id"), index=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    barcode: Mapped[str | None] = mapped_column(String(64), nullable=True, unique=True)
+    specs: Mapped[str] = mapped_column(Text, default="{}")  # JSON object, spec name -> value
+    spec_key: Mapped[str] = mapped_column(String(255), default="")
+    price: Mapped[Decimal] = mapped_column(Money())
+    status: Mapped[str] = mapped_column(String(16), default=ON_SALE)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    item: Mapped[Item] = relationship(back_populates="skus")
+
+    __table_args__ = (UniqueConstraint("item_id", "spec_key", name="uq_sku_item_specs"),)
+
+
+class PriceChange(Base):
+    """Every price change of an item or one of its SKUs: who, when, from what to what."""
+
+    __tablename__ = "price_changes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id"))
+    sku_id: Mapped[int | None] = mapped_column(ForeignKey("skus.id"), nullable=True)
+    old_price: Mapped[Decimal] = mapped_column(Money())
+    new_price: Mapped[Decimal] = mapped_column(Money())
+    changed_by: Mapped[str] = mapped_column(String(64))
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    __table_args__ = (Index("ix_price_changes_item", "item_id", "changed_at"),)

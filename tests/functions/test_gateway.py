@@ -1,0 +1,216 @@
+"""The local gateway over HTTP: OpenFaaS routes, async calls, docs, seed paths, events, schedules."""
+from __future__ import annotations
+
+import json
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, HTTPServer
+
+import httpx
+import pytest
+
+from erp_common.http import CONNECTOR, operation
+from tests.conftest import ADMIN_PASSWORD, ROOT, RunningGateway, auth, unique
+from tests.functions.test_identity import assert_error
+
+RECEIVED: list[dict] = []
+
+
+def _record_user_created(ctx, event) -> None:
+    """A test consumer: remembers each user.created event it processes."""
+    RECEIVED.append({"event_id": event.id, "username": event.data["username"]})
+
+
+operation("test-user-created", service="test", summary="test consumer", roles=CONNECTOR,
+          topic="user.created")(_record_user_created)
+
+
+def wait_for(predicate, timeout: float = 10.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+class TestOpenFaasRoutes:
+    def test_healthz(self, client):
+        response = client.get("/healthz")
+        assert response.status_code == 200 and response.text == "OK"
+
+    def test_system_functions_lists_every_function_with_annotations(self, client):
+        functions = {f["name"]: f for f in client.get("/system/functions").json()}
+        assert {"user-login", "user-me", "user-create", "user-get", "user-list", "user-update",
+                "job-relay-events"} <= set(functions)
+        relay = functions["job-relay-events"]
+        assert relay["annotations"] == {"topic": "cron-function", "schedule": "* * * * *"}
+        assert functions["user-login"]["labels"]["com.openfaas.scale.type"] == "rps"
+        assert "erp-jwt-secret" in functions["user-login"]["secrets"]
+        one = client.get("/system/function/user-login").json()
+        assert one["name"] == "user-login" and one["operations"] == ["user-login"]
+
+    def test_unknown_function_is_a_json_404(self, client):
+        assert_error(client.post("/function/no-such-function", json={}), 404, "function_not_found")
+
+    def test_unknown_sub_path_is_404(self, client, admin_token):
+        assert_error(client.get("/function/user-me/extra/path", headers=auth(admin_token)), 404, "unknown_path")
+
+    def test_wrong_method_is_405_with_allow(self, client):
+        response = client.get("/function/user-login")
+        assert_error(response, 405, "method_not_allowed")
+        assert response.headers["Allow"] == "POST"
+
+    def test_call_id_is_returned(self, client):
+        response = client.get("/healthz")
+        response = client.post("/function/user-login", json={}, headers={"X-Call-Id": "abc-123"})
+        assert response.headers["X-Call-Id"] == "abc-123"
+        assert response.headers["X-Request-Id"] == "abc-123"
+        assert float(response.headers["X-Duration-Seconds"]) >= 0
+
+    def test_readiness_reaches_the_handler(self, client):
+        response = client.get("/function/user-me/_/ready")
+        assert response.status_code == 200 and response.json() == {"status": "ok"}
+
+    def test_async_function_calls_back(self, client, gateway):
+        received: list[tuple[dict, bytes]] = []
+
+        class Callback(BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers["Content-Length"] or 0))
+                received.append((dict(self.headers), body))
+                self.send_response(200)
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        server = HTTPServer(("127.0.0.1", 0), Callback)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        try:
+            response = client.post("/async-function/user-login",
+                                   json={"username": "admin", "password": ADMIN_PASSWORD},
+                                   headers={"X-Callback-Url": f"http://127.0.0.1:{server.server_port}/done"})
+            assert response.status_code == 202 and response.headers["X-Call-Id"]
+            assert wait_for(lambda: received)
+            headers, body = received[0]
+            assert headers["X-Call-Id"] == response.headers["X-Call-Id"]
+            assert headers["X-Function-Status"] == "200" and headers["X-Function-Name"] == "user-login"
+            assert "access_token" in json.loads(body)
+        finally:
+            server.shutdown()
+
+    def test_async_function_needs_post(self, client):
+        assert_error(client.get("/async-function/user-login"), 405)
+        assert_error(client.post("/async-function/nope", json={}), 404)
+
+
+class TestPeopleRoutes:
+    def test_docs_page_and_its_local_assets(self, client):
+        page = client.get("/docs")
+        assert page.status_code == 200 and "swagger-ui-bundle.js" in page.text and "http" not in page.text.split(
+            "<body>")[1].split("SwaggerUIBundle({")[0]
+        for asset in ("swagger-ui.css", "swagger-ui-bundle.js", "swagger-ui-standalone-preset.js"):
+            assert client.get(f"/docs/assets/{asset}").status_code == 200
+        assert client.get("/docs/assets/../../etc/passwd").status_code == 404
+
+    def test_openapi_lists_every_operation(self, client):
+        spec = client.get("/docs/openapi.json").json()
+        assert spec["openapi"].startswith("3.")
+        paths = spec["paths"]
+        assert "post" in paths["/function/user-login"]
+        assert "get" in paths["/function/user-get/{user_id}"]
+        assert {"post", "patch", "put"} <= set(paths["/function/user-update/{user_id}"])
+        assert paths["/function/user-me"]["get"]["security"] == [{"bearer": []}]
+        functions = client.get("/system/functions").json()
+        documented = {p.split("/")[2] for p in paths}
+        assert {f["name"] for f in functions} == documented
+
+    def test_seed_paths(self, client):
+        login = client.post("/user/login", json={"username": "admin", "password": ADMIN_PASSWORD})
+        assert login.status_code == 200
+        health = client.get("/user/health")
+        assert health.status_code == 200 and health.json()["status"] == "ok"
+        assert set(health.json()["functions"]) >= {"user-login", "user-me"}
+        assert client.get("/user/docs").status_code == 200
+        spec = client.get("/user/openapi.json").json()
+        assert all(p.startswith("/function/user-") for p in spec["paths"])
+        assert client.get("/job/health").status_code == 200
+        assert_error(client.get("/nosuchservice/health"), 404)
+        assert_error(client.post("/user/nosuchop", json={}), 404)
+
+    def test_root_answers(self, client):
+        assert client.get("/").json()["docs"] == "/docs"
+
+
+class TestSchedules:
+    def test_relay_job_runs_and_is_logged(self, client, gateway, admin_token):
+        assert gateway.gateway.run_scheduled("job-relay-events") == 200
+        runs = client.get("/function/job-run-list", params={"job": "job-relay-events"},
+                          headers=auth(admin_token)).json()
+        assert runs["total"] >= 1 and runs["items"][0]["status"] == "succeeded"
+
+    def test_due_functions_follow_the_cron_expression(self, gateway):
+        from datetime import datetime, timezone
+
+        assert "job-relay-events" in gateway.gateway.due_functions(datetime(2026, 1, 1, 3, 7, tzinfo=timezone.utc))
+
+
+@pytest.fixture(scope="module")
+def event_gateway(tmp_path_factory, database):
+    folder = tmp_path_factory.mktemp("stack")
+    handler = folder / "functions" / "test-user-created"
+    handler.mkdir(parents=True)
+    (handler / "handler.py").write_text(
+        "from erp_common.http import function_handler\nhandle = function_handler('test-user-created')\n")
+    (folder / "stack.yml").write_text(
+        "version: 1.0\nprovider: {name: openfaas}\nfunctions:\n"
+        "  test-user-created:\n    lang: python3-http-erp\n    handler: ./functions/test-user-created\n"
+        "    image: test\n    annotations: {topic: user.created}\n"
+        "  user-create:\n    lang: python3-http-erp\n"
+        f"    handler: {ROOT / 'functions' / 'user-create'}\n    image: test\n")
+    running = RunningGateway(folder / "stack.yml")
+    yield running
+    running.close()
+
+
+class TestEvents:
+    def test_event_reaches_the_subscriber_once(self, event_gateway, admin_token):
+        username = unique("evt")
+        with httpx.Client(base_url=event_gateway.url, timeout=30) as http:
+            response = http.post("/function/user-create", headers=auth(admin_token),
+                                 json={"username": username, "password": "s3cret-pass", "roles": ["cashier"]})
+            assert response.status_code == 201
+            assert wait_for(lambda: any(r["username"] == username for r in RECEIVED))
+            event_id = next(r["event_id"] for r in RECEIVED if r["username"] == username)
+            again = http.post("/function/test-user-created", json={"id": event_id, "type": "user.created"})
+            assert again.status_code == 200 and again.json()["status"] == "already_processed"
+            assert sum(1 for r in RECEIVED if r["username"] == username) == 1
+
+    def test_forged_events_are_refused(self, event_gateway):
+        with httpx.Client(base_url=event_gateway.url, timeout=30) as http:
+            assert_error(http.post("/function/test-user-created", json={"id": "no-such-event"}), 404,
+                         "unknown_event")
+            assert_error(http.post("/function/test-user-created", content=b"not json"), 422, field="id")
+
+
+class TestCommunityEditionPacking:
+    def test_packed_functions_serve_the_same_operations(self, database):
+        running = RunningGateway(ROOT / "stack.ce.yml")
+        try:
+            with httpx.Client(base_url=running.url, timeout=30) as http:
+                login = http.post("/function/user/login", json={"username": "admin", "password": ADMIN_PASSWORD})
+                assert login.status_code == 200
+                token = login.json()["access_token"]
+                me = http.get("/function/user/me", headers=auth(token))
+                assert me.status_code == 200 and me.json()["username"] == "admin"
+                user_id = me.json()["id"]
+                assert http.get(f"/function/user/get/{user_id}", headers=auth(token)).json()["id"] == user_id
+                seed = http.post("/user/login", json={"username": "admin", "password": ADMIN_PASSWORD})
+                assert seed.status_code == 200
+                assert_error(http.get("/function/user/nope", headers=auth(token)), 404, "unknown_operation")
+                assert http.post("/function/job-relay-events").status_code == 200
+                spec = http.get("/docs/openapi.json").json()
+                assert "/function/user/login" in spec["paths"]
+        finally:
+            running.close()

@@ -1,0 +1,91 @@
+"""Platform pieces without HTTP: transactions, the outbox, consumer de-duplication, idempotency."""
+from __future__ import annotations
+
+import json
+import uuid
+
+import pytest
+from sqlalchemy import select
+
+from erp_common import events, idempotency
+from erp_common.db import run_in_transaction, transaction
+from erp_common.errors import ValidationFailed
+from erp_common.events import OutboxEvent, claim_event, new_event, publish_committed, relay_pending
+
+
+def test_an_event_and_its_change_commit_or_roll_back_together():
+    event_id = None
+    with pytest.raises(RuntimeError):
+        with transaction() as session:
+            event_id = new_event(session, "thing.happened", {"n": 1}).id
+            raise RuntimeError("the change failed")
+    with transaction() as session:
+        assert session.get(OutboxEvent, event_id) is None
+
+
+def test_published_events_are_marked_and_reach_subscribers():
+    seen = []
+    topic = f"test.{uuid.uuid4().hex[:8]}"
+    subscriber = lambda t, payload: seen.append(json.loads(payload))  # noqa: E731
+    events.local_bus.subscribe(topic, subscriber)
+    try:
+        with transaction() as session:
+            envelope = new_event(session, topic, {"amount": "9.90"}).envelope()
+        if events.get_publisher() is events.local_bus:
+            assert publish_committed([envelope]) == 1
+            assert seen == [envelope]
+        else:
+            assert publish_committed([envelope]) == 1
+        assert set(envelope) == {"id", "type", "occurred_at", "data", "version"}
+        with transaction() as session:
+            assert session.get(OutboxEvent, envelope["id"]).published_at is not None
+    finally:
+        events.local_bus.unsubscribe(topic, subscriber)
+
+
+def test_relay_publishes_what_was_left_behind():
+    with transaction() as session:
+        row = new_event(session, "test.left-behind", {"x": 1})
+        row.occurred_at = row.occurred_at.replace(year=row.occurred_at.year - 1)
+        event_id = row.id
+    result = relay_pending()
+    assert result["published"] >= 1
+    with transaction() as session:
+        assert session.get(OutboxEvent, event_id).published_at is not None
+
+
+def test_a_consumer_claims_an_event_once():
+    event_id = str(uuid.uuid4())
+    with transaction() as session:
+        assert claim_event(session, "consumer-a", event_id) is True
+    with transaction() as session:
+        assert claim_event(session, "consumer-a", event_id) is False
+        assert claim_event(session, "consumer-b", event_id) is True
+
+
+def test_idempotency_claim_replay_and_reuse():
+    key = uuid.uuid4().hex
+    with transaction() as session:
+        record = idempotency.claim(session, "op", "alice", key, "hash-1")
+        idempotency.complete(record, 201, '{"id": 1}')
+    with transaction() as session:
+        stored = idempotency.claim(session, "op", "alice", key, "hash-1")
+        assert stored == idempotency.StoredResponse(201, '{"id": 1}')
+        with pytest.raises(ValidationFailed):
+            idempotency.claim(session, "op", "alice", key, "hash-2")
+    with transaction() as session:  # another user's key of the same text is theirs
+        assert isinstance(idempotency.claim(session, "op", "bob", key, "hash-2"), idempotency.IdempotencyRecord)
+
+
+def test_a_failed_first_attempt_leaves_the_key_free():
+    key = uuid.uuid4().hex
+    with pytest.raises(RuntimeError):
+        with transaction() as session:
+            idempotency.claim(session, "op", "alice", key, "h")
+            raise RuntimeError("the work failed")
+    with transaction() as session:
+        assert isinstance(idempotency.claim(session, "op", "alice", key, "h"), idempotency.IdempotencyRecord)
+
+
+def test_run_in_transaction_returns_the_work_result():
+    assert run_in_transaction(lambda session: session.scalar(select(1))) == 1
