@@ -1,0 +1,143 @@
+"""What every benchmark shares: a fresh database on MariaDB (or SQLite), a gateway on a free
+port, N concurrent clients, and latency figures (throughput, p50, p99).
+
+Benchmarks are run by ``make bench`` (``python -m tests.bench``), never by ``make test``: they
+print figures, they assert nothing about speed.
+"""
+from __future__ import annotations
+
+import os
+import statistics
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def use_database(name: str, backend: str | None = None) -> str:
+    """Point the process at a fresh database ``name`` (MariaDB unless ERP_BENCH_BACKEND=embedded)."""
+    backend = backend or os.environ.get("ERP_BENCH_BACKEND", "services")
+    os.environ.setdefault("JWT_SECRET_KEY", "bench-secret-" + "b" * 40)
+    os.environ.setdefault("ERP_SECRETS_DIR", tempfile.mkdtemp(prefix="erp-bench-secrets-"))
+    if backend == "services":
+        import pymysql
+
+        conn = pymysql.connect(host="127.0.0.1", port=3306, user="root", password="")
+        with conn.cursor() as cur:
+            cur.execute(f"DROP DATABASE IF EXISTS {name}")
+            cur.execute(f"CREATE DATABASE {name} CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
+        conn.close()
+        os.environ["DATABASE_URL"] = f"mysql+pymysql://root@127.0.0.1:3306/{name}"
+        os.environ["REDIS_URL"] = os.environ.get("ERP_BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
+        os.environ["NATS_URL"] = os.environ.get("ERP_BENCH_NATS_URL", "nats://127.0.0.1:4222")
+        import redis
+
+        redis.Redis.from_url(os.environ["REDIS_URL"]).flushdb()
+    else:
+        os.environ["DATABASE_URL"] = f"sqlite:///{tempfile.mkdtemp(prefix='erp-bench-')}/{name}.sqlite3"
+        os.environ["REDIS_URL"] = ""
+        os.environ["NATS_URL"] = ""
+    from erp_common import config, migrate
+    from erp_common.cache import reset_cache
+    from erp_common.db import dispose_engine
+    from erp_common.events import reset_publisher
+
+    config.configure(None)
+    dispose_engine()
+    reset_cache()
+    reset_publisher()
+    migrate.upgrade()
+    return os.environ["DATABASE_URL"]
+
+
+class Gateway:
+    """The local gateway on a free port, serving stack.yml, for the length of a benchmark."""
+
+    def __init__(self, threads: int = 16) -> None:
+        from waitress.server import create_server
+
+        from erp_local.gateway import Gateway as LocalGateway
+
+        self.gateway = LocalGateway(ROOT / "stack.yml", templates_dir=ROOT / "templates", schedules=False)
+        self.server = create_server(self.gateway, host="127.0.0.1", port=0, threads=threads)
+        self.url = f"http://127.0.0.1:{self.server.effective_port}"
+        threading.Thread(target=self.server.run, daemon=True).start()
+
+    def __enter__(self) -> Gateway:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.server.task_dispatcher.shutdown()
+        self.server.close()
+        self.gateway.close()
+
+
+@dataclass
+class Figures:
+    label: str
+    clients: int
+    requests: int
+    errors: int
+    seconds: float
+    latencies_ms: list[float]
+
+    @property
+    def throughput(self) -> float:
+        return self.requests / self.seconds if self.seconds else 0.0
+
+    def percentile(self, p: float) -> float:
+        if not self.latencies_ms:
+            return 0.0
+        ordered = sorted(self.latencies_ms)
+        return ordered[min(len(ordered) - 1, max(0, round(p / 100 * len(ordered)) - 1))]
+
+    def row(self) -> str:
+        return (f"| {self.label} | {self.clients} | {self.requests} | {self.errors} | {self.throughput:,.0f} | "
+                f"{self.percentile(50):.1f} | {self.percentile(99):.1f} |")
+
+    @staticmethod
+    def header() -> str:
+        return ("| what | clients | requests | errors | per second | p50 ms | p99 ms |\n"
+                "|---|---|---|---|---|---|---|")
+
+
+def run_clients(label: str, clients: int, requests_per_client: int,
+                make_worker: Callable[[int], Callable[[int], bool]]) -> Figures:
+    """Run ``clients`` threads; each calls its worker ``requests_per_client`` times.
+
+    ``make_worker(client_index)`` returns ``work(i) -> ok``; it is built before the clock
+    starts, so a client's set-up (an HTTP connection, a token) is not timed.
+    """
+    workers = [make_worker(c) for c in range(clients)]
+    latencies: list[list[float]] = [[] for _ in range(clients)]
+    errors = [0] * clients
+    barrier = threading.Barrier(clients + 1)
+
+    def client(index: int) -> None:
+        work = workers[index]
+        barrier.wait()
+        for i in range(requests_per_client):
+            started = time.perf_counter()
+            ok = work(i)
+            latencies[index].append((time.perf_counter() - started) * 1000)
+            if not ok:
+                errors[index] += 1
+
+    threads = [threading.Thread(target=client, args=(c,)) for c in range(clients)]
+    for thread in threads:
+        thread.start()
+    barrier.wait()
+    started = time.perf_counter()
+    for thread in threads:
+        thread.join()
+    seconds = time.perf_counter() - started
+    flat = [x for per in latencies for x in per]
+    return Figures(label, clients, len(flat), sum(errors), seconds, flat)
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values) if values else 0.0
