@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import tempfile
-import threading
 import uuid
 from pathlib import Path
 
@@ -89,22 +88,11 @@ def database():
         conn.close()
 
 
-class RunningGateway:
-    def __init__(self, stack: Path) -> None:
-        from waitress.server import create_server
+def RunningGateway(stack: Path):  # noqa: N802 - reads as the class it returns
+    """The local gateway for ``stack`` on a free port (``.url``, ``.gateway``, ``.close()``)."""
+    from erp_local.gateway import BackgroundServer
 
-        from erp_local.gateway import Gateway
-
-        self.gateway = Gateway(stack, templates_dir=ROOT / "templates", schedules=False)
-        self.server = create_server(self.gateway, host="127.0.0.1", port=0, threads=16)
-        self.url = f"http://127.0.0.1:{self.server.effective_port}"
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-        self.thread.start()
-
-    def close(self) -> None:
-        self.server.task_dispatcher.shutdown()
-        self.server.close()
-        self.gateway.close()
+    return BackgroundServer(stack, templates_dir=ROOT / "templates")
 
 
 @pytest.fixture(scope="session")

@@ -79,6 +79,7 @@ class Base(DeclarativeBase):
 _lock = threading.Lock()
 _engine: Engine | None = None
 _sessions: sessionmaker | None = None
+_readonly_sessions: sessionmaker | None = None
 
 
 def _sqlite_engine(url: str) -> Engine:
@@ -100,15 +101,18 @@ def _sqlite_engine(url: str) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn):
-        # Take the write lock up front: two deferred transactions that both later write would
-        # otherwise deadlock with SQLITE_BUSY instead of queueing.
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # Writers take the write lock up front: two deferred transactions that both later write
+        # would otherwise fail with SQLITE_BUSY instead of queueing. Readers (WAL) need no lock.
+        if conn.get_execution_options().get("erp_readonly"):
+            conn.exec_driver_sql("BEGIN")
+        else:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
 
 
 def get_engine() -> Engine:
-    global _engine, _sessions
+    global _engine, _sessions, _readonly_sessions
     if _engine is None:
         with _lock:
             if _engine is None:
@@ -126,26 +130,34 @@ def get_engine() -> Engine:
                         isolation_level="READ COMMITTED",
                     )
                 _sessions = sessionmaker(bind=engine, expire_on_commit=False)
+                _readonly_sessions = sessionmaker(
+                    bind=engine.execution_options(erp_readonly=True), expire_on_commit=False
+                )
                 _engine = engine
     return _engine
 
 
 def dispose_engine() -> None:
     """Close every pooled connection and forget the engine (tests, settings changes)."""
-    global _engine, _sessions
+    global _engine, _sessions, _readonly_sessions
     with _lock:
         if _engine is not None:
             _engine.dispose()
         _engine = None
         _sessions = None
+        _readonly_sessions = None
 
 
 @contextmanager
-def transaction() -> Iterator[Session]:
-    """Open one unit of work: commit if the block succeeds, roll back if it raises."""
+def transaction(*, readonly: bool = False) -> Iterator[Session]:
+    """Open one unit of work: commit if the block succeeds, roll back if it raises.
+
+    ``readonly`` is a promise that the block only reads: on SQLite it then takes no write lock.
+    """
     get_engine()
-    assert _sessions is not None
-    session = _sessions()
+    factory = _readonly_sessions if readonly else _sessions
+    assert factory is not None
+    session = factory()
     try:
         with session.begin():
             yield session
@@ -168,11 +180,11 @@ def is_retryable(exc: BaseException) -> bool:
     return False
 
 
-def run_in_transaction(work: Callable[[Session], T], *, attempts: int = 5) -> T:
+def run_in_transaction(work: Callable[[Session], T], *, attempts: int = 5, readonly: bool = False) -> T:
     """Run ``work`` in one transaction, retrying the whole of it on a deadlock or lock timeout."""
     for attempt in range(1, attempts + 1):
         try:
-            with transaction() as session:
+            with transaction(readonly=readonly) as session:
                 return work(session)
         except DBAPIError as exc:
             if attempt == attempts or not is_retryable(exc):

@@ -5,6 +5,9 @@ transaction as the change it describes, so neither exists without the other. Aft
 HTTP layer publishes it: to NATS (subject = event type) when NATS_URL is set, else to the
 in-process bus that the local gateway listens on. Rows that could not be published stay
 unpublished and are sent again by ``relay_pending`` (the ``job-relay-events`` function).
+The NATS connector delivers at most once, so the same job also re-invokes, through the gateway,
+each subscriber that has not processed an event a minute after it happened
+(``redeliver_unprocessed``): no event is lost when NATS, the connector or a function is down.
 
 Consumers never trust a delivered body: they look the event up by id in the outbox (the shared
 database is the source of truth) and record its id in ``processed_events`` in the same
@@ -16,13 +19,14 @@ import asyncio
 import json
 import logging
 import threading
+import urllib.request
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Index, Integer, String, Text, select, update
+from sqlalchemy import Index, Integer, String, Text, exists, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -43,7 +47,10 @@ class OutboxEvent(Base):
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
 
-    __table_args__ = (Index("ix_outbox_unpublished", "published_at", "occurred_at"),)
+    __table_args__ = (
+        Index("ix_outbox_unpublished", "published_at", "occurred_at"),
+        Index("ix_outbox_type_time", "type", "occurred_at"),
+    )
 
     def envelope(self) -> dict[str, Any]:
         return {
@@ -240,3 +247,57 @@ def relay_pending(*, older_than_seconds: int = 5, limit: int = 500) -> dict[str,
         envelopes = [row.envelope() for row in rows]
     published = publish_committed(envelopes)
     return {"pending": len(envelopes), "published": published}
+
+
+Deliver = Callable[[str, str, bytes], int]  # (function name, topic, envelope) -> HTTP status
+
+
+def deliver_through_gateway(function: str, topic: str, payload: bytes) -> int:
+    """POST an event to a subscriber through the gateway, as the NATS connector would."""
+    request = urllib.request.Request(
+        f"{get_settings().gateway_url}/function/{function}",
+        data=payload,
+        method="POST",
+        headers={"Content-Type": "application/json", "X-Topic": topic, "X-Connector": "erp-redelivery"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status
+    except urllib.error.HTTPError as exc:
+        return exc.code
+
+
+def redeliver_unprocessed(
+    consumers: dict[str, list[str]],
+    deliver: Deliver = deliver_through_gateway,
+    *,
+    min_age_seconds: int = 60,
+    max_age_hours: int = 24,
+    limit: int = 200,
+) -> dict[str, int]:
+    """Re-invoke each subscriber (``{topic: [function, ...]}``) for events it has not processed."""
+    now = utcnow()
+    newest, oldest = now - timedelta(seconds=min_age_seconds), now - timedelta(hours=max_age_hours)
+    delivered = failed = 0
+    for topic, functions in consumers.items():
+        for function in functions:
+            with transaction(readonly=True) as session:
+                done = exists().where(ProcessedEvent.consumer == function, ProcessedEvent.event_id == OutboxEvent.id)
+                rows = session.scalars(
+                    select(OutboxEvent)
+                    .where(OutboxEvent.type == topic, OutboxEvent.occurred_at.between(oldest, newest), ~done)
+                    .order_by(OutboxEvent.occurred_at)
+                    .limit(limit)
+                ).all()
+                payloads = [json.dumps(row.envelope(), ensure_ascii=False).encode() for row in rows]
+            for payload in payloads:
+                try:
+                    status = deliver(function, topic, payload)
+                except Exception as exc:  # the subscriber or gateway is down: next run tries again
+                    log.warning("redelivery to %s failed: %s", function, exc)
+                    status = 0
+                if 200 <= status < 300:
+                    delivered += 1
+                else:
+                    failed += 1
+    return {"redelivered": delivered, "redelivery_failed": failed}

@@ -323,7 +323,9 @@ def _run(
         session.flush()
         return op.status, body, ctx
 
-    status, body, ctx = db.run_in_transaction(work)
+    # A read (GET) that is not idempotency-keyed writes nothing: no write lock on SQLite.
+    readonly = set(op.methods) == {"GET"} and key is None
+    status, body, ctx = db.run_in_transaction(work, readonly=readonly)
     replayed = ctx is None
     if ctx is not None:
         _after_commit(op, ctx)

@@ -54,26 +54,11 @@ def use_database(name: str, backend: str | None = None) -> str:
     return os.environ["DATABASE_URL"]
 
 
-class Gateway:
+def Gateway(threads: int = 16):  # noqa: N802 - reads as the class it returns
     """The local gateway on a free port, serving stack.yml, for the length of a benchmark."""
+    from erp_local.gateway import BackgroundServer
 
-    def __init__(self, threads: int = 16) -> None:
-        from waitress.server import create_server
-
-        from erp_local.gateway import Gateway as LocalGateway
-
-        self.gateway = LocalGateway(ROOT / "stack.yml", templates_dir=ROOT / "templates", schedules=False)
-        self.server = create_server(self.gateway, host="127.0.0.1", port=0, threads=threads)
-        self.url = f"http://127.0.0.1:{self.server.effective_port}"
-        threading.Thread(target=self.server.run, daemon=True).start()
-
-    def __enter__(self) -> Gateway:
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.server.task_dispatcher.shutdown()
-        self.server.close()
-        self.gateway.close()
+    return BackgroundServer(ROOT / "stack.yml", templates_dir=ROOT / "templates", threads=threads)
 
 
 @dataclass

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
@@ -10,7 +11,14 @@ from sqlalchemy import select
 from erp_common import events, idempotency
 from erp_common.db import run_in_transaction, transaction
 from erp_common.errors import ValidationFailed
-from erp_common.events import OutboxEvent, claim_event, new_event, publish_committed, relay_pending
+from erp_common.events import (
+    OutboxEvent,
+    claim_event,
+    new_event,
+    publish_committed,
+    redeliver_unprocessed,
+    relay_pending,
+)
 
 
 def test_an_event_and_its_change_commit_or_roll_back_together():
@@ -89,3 +97,25 @@ def test_a_failed_first_attempt_leaves_the_key_free():
 
 def test_run_in_transaction_returns_the_work_result():
     assert run_in_transaction(lambda session: session.scalar(select(1))) == 1
+
+
+def test_subscribers_that_missed_an_event_get_it_again():
+    topic = f"test.{uuid.uuid4().hex[:8]}"
+    with transaction() as session:
+        old = new_event(session, topic, {"n": 1})
+        old.occurred_at = old.occurred_at.replace(microsecond=0) - timedelta(minutes=5)
+        fresh = new_event(session, topic, {"n": 2})  # too recent: the connector may still deliver it
+        old_id, fresh_id = old.id, fresh.id
+    with transaction() as session:
+        claim_event(session, "already-done", old_id)
+    calls = []
+
+    def deliver(function, topic_, payload):
+        calls.append((function, json.loads(payload)["id"]))
+        return 200
+
+    result = redeliver_unprocessed({topic: ["missed-it", "already-done"]}, deliver)
+    assert calls == [("missed-it", old_id)] and fresh_id not in {c[1] for c in calls}
+    assert result == {"redelivered": 1, "redelivery_failed": 0}
+    failing = redeliver_unprocessed({topic: ["missed-it"]}, lambda *a: 503)
+    assert failing == {"redelivered": 0, "redelivery_failed": 1}

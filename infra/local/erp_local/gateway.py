@@ -408,3 +408,34 @@ class NatsConnector:
         self._loop.call_soon_threadsafe(self._loop.stop)
 
 
+
+
+class BackgroundServer:
+    """A gateway served by waitress on a free port in a background thread (tests, benchmarks)."""
+
+    def __init__(self, stack: str | Path, *, templates_dir: Path, threads: int = 16, schedules: bool = False) -> None:
+        from waitress.server import create_server
+
+        self.gateway = Gateway(stack, templates_dir=templates_dir, schedules=schedules)
+        self.server = create_server(self.gateway, host="127.0.0.1", port=0, threads=threads)
+        self.url = f"http://127.0.0.1:{self.server.effective_port}"
+        self.thread = threading.Thread(target=self._serve, name="gateway-server", daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        try:
+            self.server.run()
+        except (OSError, ValueError):
+            pass  # the socket was closed under the select loop: the normal end
+
+    def close(self) -> None:
+        self.server.task_dispatcher.shutdown()
+        self.server.close()
+        self.thread.join(timeout=5)
+        self.gateway.close()
+
+    def __enter__(self) -> BackgroundServer:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()

@@ -175,7 +175,7 @@ def update_user(ctx: Context, data: UserUpdateIn) -> UserOut:
 
 def load_user_state(user_id: int) -> auth.UserState | None:
     """The platform's view of a user for every authenticated request (cached by auth)."""
-    with transaction() as session:
+    with transaction(readonly=True) as session:
         user = session.get(User, user_id)
         if user is None:
             return None

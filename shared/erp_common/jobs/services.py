@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 
 from ..context import Context
 from ..db import transaction, utcnow
-from ..events import relay_pending
+from ..events import redeliver_unprocessed, relay_pending
 from ..schemas import Page
 from .models import JobRun
 from .schemas import JobRunListIn, JobRunOut
@@ -61,12 +61,25 @@ def run_job(name: str, work: Callable[[], dict[str, Any]]) -> JobRunOut:
         return _out(run)
 
 
+def consumers_by_topic() -> dict[str, list[str]]:
+    """Every declared event consumer (its function name), by the topic it subscribes to."""
+    from ..registry import load_operations
+
+    consumers: dict[str, list[str]] = {}
+    for op in load_operations().values():
+        if op.topic and op.handler.__module__.startswith("erp_common."):
+            consumers.setdefault(op.topic, []).append(op.name)
+    return consumers
+
+
 def relay_events() -> JobRunOut:
-    """Publish outbox events that were committed but never published (NATS was down, say)."""
+    """Publish outbox events that were committed but never published (NATS was down, say), and
+    re-invoke every subscriber that has not processed an event a minute after it happened."""
 
     def work() -> dict[str, Any]:
         result = relay_pending()
-        return {"processed": result["published"], **result}
+        result.update(redeliver_unprocessed(consumers_by_topic()))
+        return {"processed": result["published"] + result["redelivered"], **result}
 
     return run_job("job-relay-events", work)
 

@@ -55,6 +55,7 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id')
     )
     op.create_index('ix_outbox_unpublished', 'outbox_events', ['published_at', 'occurred_at'], unique=False)
+    op.create_index('ix_outbox_type_time', 'outbox_events', ['type', 'occurred_at'], unique=False)
 
     op.create_table('processed_events',
     sa.Column('consumer', sa.String(length=100), nullable=False),
@@ -88,6 +89,7 @@ def downgrade() -> None:
     op.drop_table('user_roles')
     op.drop_table('users')
     op.drop_table('processed_events')
+    op.drop_index('ix_outbox_type_time', table_name='outbox_events')
     op.drop_index('ix_outbox_unpublished', table_name='outbox_events')
     op.drop_table('outbox_events')
     op.drop_index('ix_job_runs_job_started', table_name='job_runs')
