@@ -92,11 +92,13 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)  # also when started in the background, where SIGINT is ignored
     try:
-        server.run()
+        server.run()  # returns (waitress swallows the KeyboardInterrupt) when a signal stops it
     except KeyboardInterrupt:
-        print("stopping...", flush=True)
+        pass
     finally:
+        print("stopping: finishing background work, closing connections", flush=True)
         server.close()
         gateway.close()
         from erp_common.db import dispose_engine
