@@ -109,7 +109,7 @@ def document(entries: Iterable[tuple[str, Operation]], title: str = "ERP functio
             if in_body and op.input is not None:
                 spec["requestBody"] = {
                     "required": True,
-                    "content": {"application/json": {"schema": _schema(op.input, "validation", components)}},
+                    "content": {"application/json": {"schema": _body_schema(op, components)}},
                 }
             item[method.lower()] = spec
     return {
@@ -121,6 +121,18 @@ def document(entries: Iterable[tuple[str, Operation]], title: str = "ERP functio
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}},
         },
     }
+
+
+def _body_schema(op: Operation, components: dict[str, Any]) -> dict[str, Any]:
+    """The input schema, less the fields that come from the path (``/function/user-update/{user_id}``)."""
+    path_names = set(op.path_regex.groupindex) if op.path_regex is not None else set()
+    if not path_names:
+        return _schema(op.input, "validation", components)
+    schema = op.input.model_json_schema(mode="validation", ref_template=_REF)
+    components.update(schema.pop("$defs", {}))
+    schema["properties"] = {k: v for k, v in schema.get("properties", {}).items() if k not in path_names}
+    schema["required"] = [k for k in schema.get("required", []) if k not in path_names]
+    return schema
 
 
 def _access_note(op: Operation) -> str:

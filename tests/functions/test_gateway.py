@@ -214,3 +214,9 @@ class TestCommunityEditionPacking:
                 assert "/function/user/login" in spec["paths"]
         finally:
             running.close()
+
+
+def test_path_fields_are_not_asked_for_in_the_body(client):
+    spec = client.get("/docs/openapi.json").json()
+    body = spec["paths"]["/function/user-update/{user_id}"]["patch"]["requestBody"]["content"]["application/json"]
+    assert "user_id" not in body["schema"]["properties"] and "roles" in body["schema"]["properties"]
