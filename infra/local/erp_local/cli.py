@@ -78,7 +78,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     if ensure_admin(settings.admin_username, settings.admin_password) and not settings.production:
         print(BANNER.format(user=settings.admin_username, password=settings.admin_password), file=sys.stderr)
     gateway = build_gateway(args.stack)
-    server = create_server(gateway, host=args.host, port=args.port, threads=args.threads, ident="erp-gateway")
+    server = create_server(gateway, host=args.host, port=args.port, threads=args.threads, ident="erp-gateway",
+                           max_request_body_size=32 * 1024 * 1024)
     mode = "embedded" if settings.is_sqlite else "services"
     print(
         f"ERP gateway on http://{args.host}:{server.effective_port} ({len(gateway.functions)} functions, "
