@@ -18,6 +18,7 @@ import re
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
@@ -219,7 +220,11 @@ def read_input(op: Operation, event: Any, path: str) -> tuple[BaseModel | None, 
     raw = getattr(event, "body", b"") or b""
     if method in BODY_METHODS and raw.strip():
         try:
-            payload = json.loads(raw)
+            # Decimal, not float: "99.999999999999999" must not quietly become 100.0.
+            payload = json.loads(raw, parse_float=Decimal)
+        except RecursionError:
+            raise BadRequest("the request body is nested too deeply", code="malformed_json",
+                             details=[{"field": "body", "message": "nested too deeply"}]) from None
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise BadRequest(
                 f"the request body is not valid JSON: {exc}",

@@ -44,3 +44,23 @@ def test_times_are_utc():
 def test_unknown_fields_are_refused():
     with pytest.raises(ValidationError, match="price2"):
         Priced(price=1, price2=2)
+
+
+def test_json_numbers_reach_validation_exactly():
+    import json
+    from types import SimpleNamespace
+
+    from erp_common.errors import BadRequest, ValidationFailed
+    from erp_common.http import Operation, read_input
+
+    op = Operation(name="t", service_group="t", handler=lambda ctx, data: None, summary="", input=Priced, output=None,
+                   roles="public", methods=("POST",), status=200, path=None, idempotent=False, topic=None,
+                   schedule=None)
+    data, _ = read_input(op, SimpleNamespace(method="POST", body=b'{"price": 0.1, "qty": 3}', query={}), "/")
+    assert data.price == Decimal("0.1") and data.qty == 3
+    with pytest.raises(ValidationFailed, match="price"):  # 17 places would round to 100.0 as a float
+        read_input(op, SimpleNamespace(method="POST", body=b'{"price": 99.99999999999999999}', query={}), "/")
+    deep = ("[" * 100_000 + "]" * 100_000).encode()
+    with pytest.raises((BadRequest, ValidationFailed)):
+        read_input(op, SimpleNamespace(method="POST", body=json.dumps({"price": 1}).encode()[:-1] + b"," +
+                                       b'"x": ' + deep + b"}", query={}), "/")
