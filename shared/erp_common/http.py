@@ -49,6 +49,20 @@ JSON_HEADERS = {"Content-Type": "application/json; charset=utf-8"}
 
 
 @dataclass(frozen=True)
+class RawResponse:
+    """A service result sent as is rather than as JSON (a CSV export, for example).
+
+    ``dispatch`` writes ``body`` with ``content_type`` and the operation's success status; the
+    transaction, authentication and error handling are the same as for JSON results. Not
+    recorded for Idempotency-Key replays (declare such operations without ``idempotent``).
+    """
+
+    body: str | bytes
+    content_type: str = "text/plain; charset=utf-8"
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class Operation:
     name: str
     service_group: str
@@ -138,6 +152,11 @@ def operation(
 def json_response(status: int, body: Any, headers: Mapping[str, str] | None = None) -> dict[str, Any]:
     text = body if isinstance(body, str) else json.dumps(body, ensure_ascii=False, separators=(",", ":"), default=str)
     return {"statusCode": status, "body": text, "headers": {**JSON_HEADERS, **(headers or {})}}
+
+
+def raw_response(status: int, raw: RawResponse, headers: Mapping[str, str] | None = None) -> dict[str, Any]:
+    return {"statusCode": status, "body": raw.body,
+            "headers": {"Content-Type": raw.content_type, **raw.headers, **(headers or {})}}
 
 
 def error_response(err: ErpError, request_id: str) -> dict[str, Any]:
@@ -306,9 +325,11 @@ def _run(
 ) -> dict[str, Any]:
     if not op.transactional:  # the service opens its own transactions (scheduled jobs)
         result = op.handler(data) if op.input is not None else op.handler()
+        if isinstance(result, RawResponse):
+            return raw_response(op.status, result, {"X-Request-Id": request_id})
         return json_response(op.status, _serialise(op, result), {"X-Request-Id": request_id})
 
-    def work(session) -> tuple[int, str, Context | None]:
+    def work(session) -> tuple[int, str | RawResponse, Context | None]:
         ctx = Context(session=session, principal=principal, request_id=request_id, now=db.utcnow(), operation=op.name)
         record = None
         if key is not None:
@@ -317,6 +338,9 @@ def _run(
                 return claimed.status_code, claimed.body, None
             record = claimed
         result = op.handler(ctx, data) if op.input is not None else op.handler(ctx)
+        if isinstance(result, RawResponse):
+            session.flush()
+            return op.status, result, ctx
         body = json.dumps(_serialise(op, result), ensure_ascii=False, separators=(",", ":"))
         if record is not None:
             idempotency.complete(record, op.status, body)
@@ -330,6 +354,8 @@ def _run(
     headers = {"X-Request-Id": request_id}
     if replayed:
         headers["Idempotent-Replayed"] = "true"
+    if isinstance(body, RawResponse):
+        return raw_response(status, body, headers)
     return json_response(status, body, headers)
 
 
