@@ -1,6 +1,7 @@
 """Catalog logic without HTTP: spec combinations, SKU planning, CSV reading, raw (CSV) responses."""
 from __future__ import annotations
 
+import uuid
 from decimal import Decimal
 
 import pytest
@@ -132,3 +133,33 @@ def test_a_raw_response_goes_out_with_its_content_type():
     assert result["statusCode"] == 200 and result["body"] == "a,b\n1,2\n"
     assert result["headers"]["Content-Type"] == "text/csv; charset=utf-8"
     assert result["headers"]["Content-Disposition"] == "attachment" and result["headers"]["X-Request-Id"]
+
+
+def test_the_cli_imports_a_file_batch_by_batch(tmp_path, capsys, monkeypatch):
+    from erp_common.catalog.models import Category, Sku
+    from erp_common.db import transaction, utcnow
+    from erp_local import cli
+
+    monkeypatch.setattr(csv_io, "BATCH", 3)
+    with transaction() as session:
+        category = Category(name=f"cli-{uuid.uuid4().hex[:8]}", path="/", level=1, sort_order=0,
+                            created_at=utcnow(), updated_at=utcnow())
+        session.add(category)
+        session.flush()
+        category.path = f"/{category.id}/"
+        category_id = category.id
+    tag = uuid.uuid4().hex[:8]
+    lines = ["item_name,category_id,item_price,specs,sku_code"]
+    lines += [f"cli {tag},{category_id},5,size=S{i},{tag}-{i}" for i in range(7)]  # one item, 7 SKUs, 3 batches
+    lines += [f"bad,{category_id},0,,"]
+    path = tmp_path / "items.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    assert cli.main(["import", "items", str(path), "--dry-run"]) == 1
+    with transaction() as session:
+        assert session.query(Sku).filter(Sku.code.like(f"{tag}-%")).count() == 0
+    assert cli.main(["import", "items", str(path)]) == 1
+    out = capsys.readouterr().out
+    assert "1 items and 7 SKUs created" in out and "line 9: item_price" in out
+    with transaction() as session:
+        skus = session.query(Sku).filter(Sku.code.like(f"{tag}-%")).all()
+        assert len(skus) == 7 and len({s.item_id for s in skus}) == 1

@@ -30,7 +30,8 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterator
+import uuid
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -39,7 +40,8 @@ from pydantic import TypeAdapter, ValidationError
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from ..context import Context
+from ..context import Context, Principal
+from ..db import run_in_transaction, transaction, utcnow
 from ..errors import ErpError, ValidationFailed
 from ..http import RawResponse, validation_error
 from ..schemas import PositiveMoney, format_money
@@ -458,6 +460,51 @@ def import_items(ctx: Context, data: ItemImportIn) -> ImportReportOut:
         del ctx.after_commit[n_after:]
     else:
         importer.run(ctx, rows)
+    report.rejected.sort(key=lambda r: r.row)
+    return report
+
+
+def import_in_batches(text: str, principal: Principal, *, dry_run: bool = False,
+                      progress: Callable[[int], None] | None = None) -> ImportReportOut:
+    """The same import for a large file from the command line: one transaction per batch.
+
+    Each batch commits (and publishes its events) before the next starts, so a long file makes
+    progress that survives an interruption; ``progress(n)`` is told how many rows are done. A
+    dry run checks the whole file in one transaction and rolls it back.
+    """
+    rows, rejected, count = read_csv(text)
+    report = new_report(count, rejected, dry_run)
+    importer = Importer(report)
+    if progress and count > len(rows):
+        progress(count - len(rows))
+
+    def context(session) -> Context:
+        return Context(session=session, principal=principal, request_id=uuid.uuid4().hex, now=utcnow(),
+                       operation="item-import")
+
+    batches = [rows[i:i + BATCH] for i in range(0, len(rows), BATCH)]
+    if dry_run:
+        with transaction() as session:
+            ctx, outer = context(session), session.begin_nested()
+            for batch in batches:
+                importer.run(ctx, batch)
+                if progress:
+                    progress(len(batch))
+            outer.rollback()
+    for batch in [] if dry_run else batches:
+        before: list[tuple] = []
+
+        def work(session, batch=batch, before=before) -> Context:
+            ctx = context(session)
+            if before:  # a retried attempt (after a deadlock) starts from the same state
+                importer._restore(ctx, before[0])
+            before[:] = [importer._snapshot(ctx)]
+            importer.run(ctx, batch)
+            return ctx
+
+        run_in_transaction(work).committed()
+        if progress:
+            progress(len(batch))
     report.rejected.sort(key=lambda r: r.row)
     return report
 
