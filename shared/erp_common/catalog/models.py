@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..db import Base, Money, UTCDateTime
@@ -66,7 +66,7 @@ class Sku(Base):
     spec_key: Mapped[str] = mapped_column(String(255), default="")
     price: Mapped[Decimal] = mapped_column(Money())
     # False: the SKU follows its item's price; True: it has a price of its own.
-    price_overridden: Mapped[bool] = mapped_column(Boolean, default=False)
+    price_overridden: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     status: Mapped[str] = mapped_column(String(16), default=ON_SALE)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -447,13 +447,16 @@ def get_sku(ctx: Context, data: SkuGetIn) -> SkuDetailOut:
     if cached is not None:
         return cached
     column = {"id": Sku.id, "code": Sku.code, "barcode": Sku.barcode}[field]
-    sku = ctx.session.scalars(select(Sku).where(column == value)).one_or_none()
-    if sku is None:
+    row = ctx.session.execute(
+        select(Sku, Item.name, Item.status, Item.unit, Item.category_id).join(Item, Item.id == Sku.item_id)
+        .where(column == value)
+    ).one_or_none()
+    if row is None:
         raise NotFound(f"no SKU with {field} {value}", code="sku_not_found",
                        details=[{"field": field, "message": "no such SKU"}])
-    item = sku.item
+    sku = row[0]
     out = SkuDetailOut(**sku_out(sku).model_dump(), item=SkuItemRef(
-        id=item.id, name=item.name, status=item.status, unit=item.unit, category_id=item.category_id))
+        id=sku.item_id, name=row.name, status=row.status, unit=row.unit, category_id=row.category_id))
     _store(ctx, key, out)
     return out
 

@@ -62,7 +62,7 @@ def upgrade() -> None:
     sa.Column('specs', sa.Text(), nullable=False),
     sa.Column('spec_key', sa.String(length=255), nullable=False),
     sa.Column('price', sa.Numeric(precision=18, scale=4), nullable=False),
-    sa.Column('price_overridden', sa.Boolean(), nullable=False),
+    sa.Column('price_overridden', sa.Boolean(), server_default=sa.false(), nullable=False),
     sa.Column('status', sa.String(length=16), nullable=False),
     sa.Column('created_at', TIMESTAMP, nullable=False),
     sa.Column('updated_at', TIMESTAMP, nullable=False),
