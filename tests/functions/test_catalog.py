@@ -418,3 +418,28 @@ class TestService:
         docs = client.get("/item/openapi.json").json()
         assert "/function/item-create" in docs["paths"] and "/function/sku-get/{id}" in docs["paths"]
         assert client.get("/item/docs").status_code == 200
+
+    def test_the_ce_pack_serves_every_catalog_operation(self, database, admin_token):
+        import httpx
+
+        from tests.conftest import ROOT, RunningGateway
+
+        running = RunningGateway(ROOT / "stack.ce.yml")
+        try:
+            with httpx.Client(base_url=running.url, timeout=30, headers=auth(admin_token)) as http:
+                category = http.post("/function/item/category-create", json={"name": unique("ce")})
+                assert category.status_code == 201, category.text
+                body = {"name": "示例商品", "category_id": category.json()["id"], "price": 100.00,
+                        "sku_specs": SEED_SPECS}
+                item = http.post("/item/create", json=body)
+                assert item.status_code == 201 and len(item.json()["skus"]) == 6
+                item_id, code = item.json()["id"], item.json()["skus"][0]["code"]
+                assert http.get(f"/function/item/get/{item_id}").json()["id"] == item_id
+                assert http.get("/function/item/sku-get", params={"code": code}).json()["item"]["id"] == item_id
+                assert http.get("/function/item/list", params={"q": code}).json()["total"] == 1
+                assert http.get("/function/item/category-list").status_code == 200
+                export = http.get("/function/item/export", params={"category_id": category.json()["id"]})
+                assert export.headers["content-type"].startswith("text/csv") and code in export.text
+                assert http.get("/item/health").json()["status"] == "ok"
+        finally:
+            running.close()

@@ -5,7 +5,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, field_validator
 
-from ..schemas import Input, Output, PageQuery, PositiveMoney, UtcDateTime
+from ..schemas import Input, Money, Output, PageQuery, PositiveMoney, UtcDateTime
 from .specs import SpecError, check_specs
 
 Status = Literal["on_sale", "off_sale"]
@@ -134,7 +134,7 @@ class SkuOut(Output):
     code: str
     barcode: str | None
     specs: dict[str, str]
-    price: PositiveMoney
+    price: Money
     price_overridden: bool = Field(description="false: follows the item price")
     status: Status
     created_at: UtcDateTime
@@ -150,7 +150,7 @@ class ItemOut(Output):
     unit: str
     brand: str
     barcode: str | None
-    price: PositiveMoney
+    price: Money
     status: Status
     sku_specs: dict[str, list[str]]
     skus: list[SkuOut]
@@ -166,7 +166,7 @@ class ItemSummaryOut(Output):
     brand: str
     unit: str
     barcode: str | None
-    price: PositiveMoney
+    price: Money
     status: Status
     sku_count: int
     created_at: UtcDateTime

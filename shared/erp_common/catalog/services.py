@@ -167,7 +167,8 @@ def item_key(item_id: int) -> str:
     return f"catalog:item:{item_id}"
 
 
-def sku_keys(sku: Sku) -> list[str]:
+def sku_keys(sku) -> list[str]:
+    """The cache keys of a SKU (a Sku or a row with id, code and barcode)."""
     keys = [f"catalog:sku:id:{sku.id}", f"catalog:sku:code:{sku.code}"]
     if sku.barcode:
         keys.append(f"catalog:sku:barcode:{sku.barcode}")
@@ -190,8 +191,10 @@ def _drop_after_commit(ctx: Context, keys: Iterable[str]) -> None:
 
 def _invalidate_items(ctx: Context, item_ids: list[int]) -> None:
     keys = [item_key(i) for i in item_ids]
-    for sku in ctx.session.scalars(select(Sku).where(Sku.item_id.in_(item_ids))).all():
-        keys.extend(sku_keys(sku))
+    for start in range(0, len(item_ids), 1000):
+        rows = ctx.session.execute(select(Sku.id, Sku.code, Sku.barcode)
+                                   .where(Sku.item_id.in_(item_ids[start:start + 1000]))).all()
+        keys.extend(key for row in rows for key in sku_keys(row))
     _drop_after_commit(ctx, keys)
 
 
