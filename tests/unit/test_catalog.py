@@ -163,3 +163,38 @@ def test_the_cli_imports_a_file_batch_by_batch(tmp_path, capsys, monkeypatch):
     with transaction() as session:
         skus = session.query(Sku).filter(Sku.code.like(f"{tag}-%")).all()
         assert len(skus) == 7 and len({s.item_id for s in skus}) == 1
+
+
+def test_a_batch_that_hits_a_conflict_is_redone_row_by_row(monkeypatch):
+    """If a conflict escapes the checks (someone else took a barcode meanwhile), only its row is rejected."""
+    from erp_common.catalog.models import Category, Item, Sku
+    from erp_common.catalog.schemas import ItemImportIn
+    from erp_common.context import Context, Principal
+    from erp_common.db import transaction, utcnow
+
+    tag = uuid.uuid4().hex[:8]
+    with transaction() as session:
+        now = utcnow()
+        category = Category(name=f"fb-{tag}", path="/", level=1, sort_order=0, created_at=now, updated_at=now)
+        session.add(category)
+        session.flush()
+        category.path = f"/{category.id}/"
+        item = Item(name="owner", category_id=category.id, price=Decimal(1), spec_names="[]", created_at=now,
+                    updated_at=now)
+        session.add(item)
+        session.flush()
+        session.add(Sku(item_id=item.id, code=f"{tag}-taken", barcode=f"{tag}0", specs="{}", spec_key="",
+                        price=Decimal(1), created_at=now, updated_at=now))
+        category_id = category.id
+    monkeypatch.setattr(services, "_taken", lambda session, codes, barcodes: (set(), set()))  # the race
+    text = "item_name,category_id,item_price,sku_code,sku_barcode\n" + "".join(
+        f"n{i},{category_id},2,{tag}-{i},{tag}{i}\n" for i in range(5))
+    with transaction() as session:
+        ctx = Context(session=session, principal=Principal(0, "t", frozenset({"admin"})), request_id="r",
+                      now=utcnow())
+        report = csv_io.import_items(ctx, ItemImportIn(csv=text))
+        events = len(ctx.events)
+    assert [(r.row, r.field) for r in report.rejected] == [(2, None)]
+    assert report.created_items == 4 and report.created_skus == 4 and events == 4
+    with transaction() as session:
+        assert session.query(Sku).filter(Sku.code.like(f"{tag}-_")).count() == 4

@@ -361,6 +361,8 @@ class Importer:
             raise RowError("item_id", f"the SKU {sku.code} belongs to item {sku.item_id}")
         if row.specs and {n: v[0] for n, v in row.specs.items()} != json.loads(sku.specs):
             raise RowError("specs", "a SKU's specs cannot change; leave the column empty")
+        if row.sku_barcode is not None and row.sku_barcode != sku.barcode:
+            self._check_barcodes(row, set(), (row.sku_barcode, "sku_barcode"))
         sku_change = {k: v for k, v in (("price", row.sku_price), ("barcode", row.sku_barcode)) if v is not None}
         update = _model(ItemUpdateIn, item_id=item.id, **row.item_fields(),
                         skus=[SkuUpdateIn(code=sku.code, **sku_change)] if sku_change else None)
