@@ -78,6 +78,7 @@ class Operation:
     topic: str | None
     schedule: str | None
     transactional: bool = True
+    content_type: str = "application/json"  # what a success answers (a RawResponse's type, for /docs)
     path_regex: re.Pattern | None = field(default=None, compare=False)
 
     @property
@@ -117,6 +118,7 @@ def operation(
     topic: str | None = None,
     schedule: str | None = None,
     transactional: bool = True,
+    content_type: str = "application/json",
 ) -> Callable:
     """Declare a business operation served as the OpenFaaS function ``name``."""
     if not _NAME.match(name):
@@ -140,6 +142,7 @@ def operation(
             topic=topic,
             schedule=schedule,
             transactional=transactional,
+            content_type=content_type,
             path_regex=_compile_path(path),
         )
         return fn

@@ -417,6 +417,9 @@ class TestService:
         assert client.get("/item/health").json()["status"] == "ok"
         docs = client.get("/item/openapi.json").json()
         assert "/function/item-create" in docs["paths"] and "/function/sku-get/{id}" in docs["paths"]
+        export = docs["paths"]["/function/item-export"]["get"]["responses"]["200"]["content"]
+        assert list(export) == ["text/csv"]
+        assert "sku_specs" in docs["paths"]["/function/item-create"]["post"]["description"]
         assert client.get("/item/docs").status_code == 200
 
     def test_the_ce_pack_serves_every_catalog_operation(self, database, admin_token):

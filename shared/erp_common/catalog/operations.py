@@ -64,5 +64,5 @@ operation(
 )(csv_io.import_items)
 operation(
     "item-export", service="item", summary="Items and SKUs as CSV (the item-import shape)",
-    input=ItemExportIn, roles=SIGNED_IN, methods=("GET",),
+    input=ItemExportIn, roles=SIGNED_IN, methods=("GET",), content_type="text/csv",
 )(csv_io.export_items)
