@@ -186,7 +186,7 @@ def test_a_batch_that_hits_a_conflict_is_redone_row_by_row(monkeypatch):
         session.add(Sku(item_id=item.id, code=f"{tag}-taken", barcode=f"{tag}0", specs="{}", spec_key="",
                         price=Decimal(1), created_at=now, updated_at=now))
         category_id = category.id
-    monkeypatch.setattr(services, "_taken", lambda session, codes, barcodes: (set(), set()))  # the race
+    monkeypatch.setattr(services, "taken", lambda session, codes, barcodes: (set(), set()))  # the race
     text = "item_name,category_id,item_price,sku_code,sku_barcode\n" + "".join(
         f"n{i},{category_id},2,{tag}-{i},{tag}{i}\n" for i in range(5))
     with transaction() as session:

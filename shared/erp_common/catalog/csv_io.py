@@ -289,7 +289,7 @@ class Importer:
         known_categories = set(session.scalars(select(Category.id).where(Category.id.in_(category_ids)))) \
             if category_ids else set()
         barcodes = [b for r in rows for b in (r.item_barcode, r.sku_barcode) if b]
-        taken_barcodes = services._taken(session, [], barcodes)[1] if barcodes else set()
+        taken_barcodes = services.taken(session, [], barcodes)[1] if barcodes else set()
         fresh: dict[tuple[str, int], _NewItem] = {}
         for row in rows:
             try:
@@ -390,7 +390,7 @@ class Importer:
             keys_before = services.item_keys(item)
             services.add_skus(ctx, item, [draft])
             item.updated_at = ctx.now
-            services._drop_after_commit(ctx, keys_before)
+            services.drop_after_commit(ctx, keys_before)
             ctx.emit("item.updated", {"item_id": item.id, "fields": [f"skus.{row.sku_code}"], "by": ctx.actor})
             if item.id not in self.updated_items:
                 self.updated_items.add(item.id)

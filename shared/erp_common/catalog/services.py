@@ -182,7 +182,7 @@ def item_keys(item: Item) -> list[str]:
     return keys
 
 
-def _drop_after_commit(ctx: Context, keys: Iterable[str]) -> None:
+def drop_after_commit(ctx: Context, keys: Iterable[str]) -> None:
     keys = list(dict.fromkeys(keys))
     if keys:
         cache = ctx.cache
@@ -195,7 +195,7 @@ def _invalidate_items(ctx: Context, item_ids: list[int]) -> None:
         rows = ctx.session.execute(select(Sku.id, Sku.code, Sku.barcode)
                                    .where(Sku.item_id.in_(item_ids[start:start + 1000]))).all()
         keys.extend(key for row in rows for key in sku_keys(row))
-    _drop_after_commit(ctx, keys)
+    drop_after_commit(ctx, keys)
 
 
 def _cached(ctx: Context, key: str, model):
@@ -242,7 +242,7 @@ class SkuDraft:
     field: str = "skus"
 
 
-def _taken(session: Session, codes: Iterable[str], barcodes: Iterable[str]) -> tuple[set[str], set[str]]:
+def taken(session: Session, codes: Iterable[str], barcodes: Iterable[str]) -> tuple[set[str], set[str]]:
     """Which of these SKU codes and barcodes exist already."""
     codes, barcodes = list(set(codes)), list(set(barcodes))
     taken_codes: set[str] = set()
@@ -309,7 +309,7 @@ def plan_skus(data: ItemCreateIn) -> list[SkuDraft]:
 
 def check_taken(session: Session, drafts: list[SkuDraft]) -> None:
     """409 naming the field if a draft's code or barcode belongs to an existing SKU."""
-    taken_codes, taken_barcodes = _taken(session, [d.code for d in drafts if d.code],
+    taken_codes, taken_barcodes = taken(session, [d.code for d in drafts if d.code],
                                          [d.barcode for d in drafts if d.barcode])
     for draft in drafts:
         if draft.code in taken_codes:
@@ -555,7 +555,7 @@ def apply_update(ctx: Context, item: Item, data: ItemUpdateIn) -> list[str]:
     if not changed:
         return []
     item.updated_at = ctx.now
-    _drop_after_commit(ctx, keys_before + item_keys(item))
+    drop_after_commit(ctx, keys_before + item_keys(item))
     ctx.emit("item.updated", {"item_id": item.id, "fields": changed, "by": ctx.actor})
     if price_changes:
         ctx.emit("item.price_changed", {"item_id": item.id, "changes": price_changes, "by": ctx.actor,
