@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field, field_validator
+from pydantic import AfterValidator, Field, field_validator
 
 from ..schemas import Input, Money, Output, PageQuery, PositiveMoney, UtcDateTime
 from .specs import SpecError, check_specs
@@ -72,6 +72,18 @@ class SkuIn(Input):
     barcode: Barcode | None = None
 
 
+def _distinct(values: list[str]) -> list[str]:
+    stripped = [v.strip() for v in values]
+    duplicates = sorted({v for v in stripped if stripped.count(v) > 1})
+    if duplicates:
+        raise ValueError(f"duplicate value(s): {', '.join(duplicates)}")
+    return values
+
+
+# One spec's values: errors name the spec (sku_specs.color) when the list is empty or repeats a value.
+SpecList = Annotated[list[str], Field(min_length=1), AfterValidator(_distinct)]
+
+
 def _check_sku_specs(value: dict[str, list[str]] | None) -> dict[str, list[str]] | None:
     if value is None:
         return None
@@ -90,7 +102,7 @@ class ItemCreateIn(Input):
     brand: Annotated[str, Field(max_length=100)] = ""
     barcode: Barcode | None = Field(None, description="the item's barcode; also its SKU's when it has no specs")
     status: Status = "on_sale"
-    sku_specs: dict[str, list[str]] | None = Field(
+    sku_specs: dict[str, SpecList] | None = Field(
         None, description='spec name -> values, e.g. {"color": ["红色", "蓝色"], "size": ["S", "M", "L"]}'
     )
     skus: Annotated[list[SkuIn], Field(max_length=500)] | None = Field(
