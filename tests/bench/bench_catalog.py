@@ -43,7 +43,7 @@ def _seed() -> tuple[str, list[int], list[int]]:
     now = utcnow()
     rng = random.Random(7)
     categories, tops, leaves = [], [], []
-    next_id = 1
+    next_id = 2  # category 1 (未分类) comes with the migrations
     for t in range(10):
         top = next_id
         next_id += 1

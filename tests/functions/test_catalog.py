@@ -122,6 +122,12 @@ class TestItemCreate:
         assert all(s["price"] == "100.00" and s["price_overridden"] is False for s in skus)
         assert get_item(client, admin_token, item["id"]) == item
 
+    def test_the_seed_body_works_as_is_on_a_fresh_database(self, client, admin_token):
+        body = {"name": "示例商品", "category_id": 1, "price": 100.00, "sku_specs": SEED_SPECS}
+        response = client.post("/item/create", json=body, headers=auth(admin_token))
+        assert response.status_code == 201, response.text
+        assert response.json()["category"]["name"] == "未分类" and len(response.json()["skus"]) == 6
+
     def test_no_specs_gives_one_sku_with_the_item_barcode(self, client, admin_token, category):
         barcode = unique("69")
         item = make_item(client, admin_token, category["id"], barcode=barcode, unit="件", brand="牌子",
