@@ -125,6 +125,7 @@ def update_category(ctx: Context, data: CategoryUpdateIn) -> CategoryOut:
     changes = data.model_fields_set - {"category_id"}
     parent_id = data.parent_id if "parent_id" in changes else category.parent_id
     name = data.name if data.name is not None else category.name
+    seen_by_items = name != category.name or parent_id != category.parent_id  # items embed name and path
     if name != category.name or parent_id != category.parent_id:
         _check_sibling_name(session, parent_id, name, exclude=category.id)
     if parent_id != category.parent_id:
@@ -147,11 +148,10 @@ def update_category(ctx: Context, data: CategoryUpdateIn) -> CategoryOut:
         category.sort_order = data.sort_order
     category.updated_at = ctx.now
     session.flush()
-    # Cached items embed their category: drop the ones of this subtree.
-    item_ids = session.scalars(select(Item.id).join(Category, Item.category_id == Category.id)
-                               .where(Category.path.startswith(category.path))).all()
-    if item_ids:
-        _invalidate_items(ctx, item_ids)
+    if seen_by_items:  # cached items embed their category: drop the ones of this subtree
+        item_ids = session.scalars(select(Item.id).join(Category, Item.category_id == Category.id)
+                                   .where(Category.path.startswith(category.path))).all()
+        _invalidate_items(ctx, list(item_ids))
     return CategoryOut.model_validate(category)
 
 
