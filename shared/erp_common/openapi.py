@@ -64,6 +64,14 @@ def _parameters(op: Operation, components: dict[str, Any], in_body: bool) -> lis
     return params
 
 
+def _success(op: Operation, components: dict[str, Any]) -> dict[str, Any]:
+    if op.content_type != "application/json":
+        return {op.content_type: {"schema": {"type": "string"}}}
+    if op.output is None:
+        return {"application/json": {"schema": {"type": "object"}}}
+    return {"application/json": {"schema": _schema(op.output, "serialization", components)}}
+
+
 def document(entries: Iterable[tuple[str, Operation]], title: str = "ERP functions") -> dict[str, Any]:
     """An OpenAPI document for (URL prefix, operation) pairs, e.g. ("/function/user-login", op)."""
     components: dict[str, Any] = {"Error": ERROR_SCHEMA}
@@ -116,14 +124,6 @@ def document(entries: Iterable[tuple[str, Operation]], title: str = "ERP functio
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}},
         },
     }
-
-
-def _success(op: Operation, components: dict[str, Any]) -> dict[str, Any]:
-    if op.content_type != "application/json":
-        return {op.content_type: {"schema": {"type": "string"}}}
-    if op.output is None:
-        return {"application/json": {"schema": {"type": "object"}}}
-    return {"application/json": {"schema": _schema(op.output, "serialization", components)}}
 
 
 def _access_note(op: Operation) -> str:
