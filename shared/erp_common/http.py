@@ -50,6 +50,20 @@ JSON_HEADERS = {"Content-Type": "application/json; charset=utf-8"}
 
 
 @dataclass(frozen=True)
+class RawResponse:
+    """A service result sent as is rather than as JSON (a CSV export, for example).
+
+    ``dispatch`` writes ``body`` with ``content_type`` and the operation's success status; the
+    transaction, authentication and error handling are the same as for JSON results. Not
+    recorded for Idempotency-Key replays (declare such operations without ``idempotent``).
+    """
+
+    body: str | bytes
+    content_type: str = "text/plain; charset=utf-8"
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class Operation:
     name: str
     service_group: str
@@ -65,6 +79,7 @@ class Operation:
     topic: str | None
     schedule: str | None
     transactional: bool = True
+    content_type: str = "application/json"  # what a success answers (a RawResponse's type, for /docs)
     path_regex: re.Pattern | None = field(default=None, compare=False)
 
     @property
@@ -104,6 +119,7 @@ def operation(
     topic: str | None = None,
     schedule: str | None = None,
     transactional: bool = True,
+    content_type: str = "application/json",
 ) -> Callable:
     """Declare a business operation served as the OpenFaaS function ``name``."""
     if not _NAME.match(name):
@@ -127,6 +143,7 @@ def operation(
             topic=topic,
             schedule=schedule,
             transactional=transactional,
+            content_type=content_type,
             path_regex=_compile_path(path),
         )
         return fn
@@ -139,6 +156,11 @@ def operation(
 def json_response(status: int, body: Any, headers: Mapping[str, str] | None = None) -> dict[str, Any]:
     text = body if isinstance(body, str) else json.dumps(body, ensure_ascii=False, separators=(",", ":"), default=str)
     return {"statusCode": status, "body": text, "headers": {**JSON_HEADERS, **(headers or {})}}
+
+
+def raw_response(status: int, raw: RawResponse, headers: Mapping[str, str] | None = None) -> dict[str, Any]:
+    return {"statusCode": status, "body": raw.body,
+            "headers": {"Content-Type": raw.content_type, **raw.headers, **(headers or {})}}
 
 
 def error_response(err: ErpError, request_id: str) -> dict[str, Any]:
@@ -311,9 +333,11 @@ def _run(
 ) -> dict[str, Any]:
     if not op.transactional:  # the service opens its own transactions (scheduled jobs)
         result = op.handler(data) if op.input is not None else op.handler()
+        if isinstance(result, RawResponse):
+            return raw_response(op.status, result, {"X-Request-Id": request_id})
         return json_response(op.status, _serialise(op, result), {"X-Request-Id": request_id})
 
-    def work(session) -> tuple[int, str, Context | None]:
+    def work(session) -> tuple[int, str | RawResponse, Context | None]:
         ctx = Context(session=session, principal=principal, request_id=request_id, now=db.utcnow(), operation=op.name)
         record = None
         if key is not None:
@@ -322,6 +346,9 @@ def _run(
                 return claimed.status_code, claimed.body, None
             record = claimed
         result = op.handler(ctx, data) if op.input is not None else op.handler(ctx)
+        if isinstance(result, RawResponse):
+            session.flush()
+            return op.status, result, ctx
         body = json.dumps(_serialise(op, result), ensure_ascii=False, separators=(",", ":"))
         if record is not None:
             idempotency.complete(record, op.status, body)
@@ -337,6 +364,8 @@ def _run(
     headers = {"X-Request-Id": request_id}
     if replayed:
         headers["Idempotent-Replayed"] = "true"
+    if isinstance(body, RawResponse):
+        return raw_response(status, body, headers)
     return json_response(status, body, headers)
 
 

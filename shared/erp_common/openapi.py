@@ -64,6 +64,14 @@ def _parameters(op: Operation, components: dict[str, Any], in_body: bool) -> lis
     return params
 
 
+def _success(op: Operation, components: dict[str, Any]) -> dict[str, Any]:
+    if op.content_type != "application/json":
+        return {op.content_type: {"schema": {"type": "string"}}}
+    if op.output is None:
+        return {"application/json": {"schema": {"type": "object"}}}
+    return {"application/json": {"schema": _schema(op.output, "serialization", components)}}
+
+
 def document(entries: Iterable[tuple[str, Operation]], title: str = "ERP functions") -> dict[str, Any]:
     """An OpenAPI document for (URL prefix, operation) pairs, e.g. ("/function/user-login", op)."""
     components: dict[str, Any] = {"Error": ERROR_SCHEMA}
@@ -80,12 +88,7 @@ def document(entries: Iterable[tuple[str, Operation]], title: str = "ERP functio
                 "tags": [op.service_group],
                 "parameters": _parameters(op, components, in_body),
                 "responses": {
-                    str(op.status): {
-                        "description": "success",
-                        "content": {"application/json": {"schema": _schema(op.output, "serialization", components)}}
-                        if op.output is not None
-                        else {"application/json": {"schema": {"type": "object"}}},
-                    },
+                    str(op.status): {"description": "success", "content": _success(op, components)},
                     "400": {"description": "malformed request", **_ERR},
                     "401": {"description": "not signed in, or the token is invalid", **_ERR},
                     "403": {"description": "the role is not allowed", **_ERR},

@@ -1,4 +1,4 @@
-"""The ``erp`` command: run the local gateway, migrate the database, create the first admin."""
+"""The ``erp`` command: run the local gateway, migrate the database, create the first admin, import files."""
 from __future__ import annotations
 
 import argparse
@@ -57,6 +57,35 @@ def cmd_makemigration(args: argparse.Namespace) -> int:
         config.attributes["connection"] = connection
         command.revision(config, message=args.message, autogenerate=True)
     return 0
+
+
+def cmd_import_items(args: argparse.Namespace) -> int:
+    """Import a CSV file of items and SKUs through the item-import service, batch by batch."""
+    from tqdm import tqdm
+
+    from erp_common.catalog.csv_io import import_in_batches
+    from erp_common.context import Principal
+    from erp_common.errors import ErpError
+
+    _settings()
+    text = Path(args.file).read_text(encoding="utf-8-sig")
+    principal = Principal(user_id=0, username=args.user, roles=frozenset({"admin"}))
+    started = time.monotonic()
+    with tqdm(total=max(0, text.count("\n") - 1), unit="row", desc=Path(args.file).name) as bar:
+        try:
+            report = import_in_batches(text, principal, dry_run=args.dry_run, progress=bar.update)
+        except ErpError as exc:
+            print(f"erp: {exc.message}", file=sys.stderr)
+            return 2
+        bar.total = report.rows
+        bar.refresh()
+    dry = " (dry run: nothing changed)" if args.dry_run else ""
+    print(f"{report.rows} rows in {time.monotonic() - started:.1f}s{dry}: "
+          f"{report.created_items} items and {report.created_skus} SKUs created, {report.updated_items} items and "
+          f"{report.updated_skus} SKUs updated, {len(report.rejected)} rows rejected")
+    for rejected in report.rejected:
+        print(f"  line {rejected.row}: {rejected.field or 'row'}: {rejected.reason}")
+    return 1 if report.rejected else 0
 
 
 def build_gateway(stack: str, *, schedules: bool = True):
@@ -134,6 +163,14 @@ def main(argv: list[str] | None = None) -> int:
     make = sub.add_parser("makemigration", help="generate a migration from the models (then edit it)")
     make.add_argument("message")
     make.set_defaults(func=cmd_makemigration)
+
+    imports = sub.add_parser("import", help="import data from files")
+    what = imports.add_subparsers(dest="what", required=True)
+    items = what.add_parser("items", help="items and SKUs from a CSV file (the item-import columns, see README)")
+    items.add_argument("file", help="a UTF-8 CSV file with a header row")
+    items.add_argument("--dry-run", action="store_true", help="check every row and report, change nothing")
+    items.add_argument("--user", default="erp-cli", help="who the price history records (default erp-cli)")
+    items.set_defaults(func=cmd_import_items)
 
     args = parser.parse_args(argv)
     try:

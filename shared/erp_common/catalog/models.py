@@ -2,14 +2,15 @@
 
 A SKU is the unit every stock level, order line, purchase line and BOM line points at. Its
 ``code`` is unique and stable; ``spec_key`` (the spec values in the item's spec order) is unique
-within its item, so the same combination cannot exist twice.
+within its item, so the same combination cannot exist twice. A SKU either follows its item's
+price (``price_overridden`` false: an item price change moves it too) or has a price of its own.
 """
 from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..db import Base, Money, UTCDateTime
@@ -50,6 +51,7 @@ class Item(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
+    category: Mapped[Category] = relationship()
     skus: Mapped[list[Sku]] = relationship(back_populates="item", order_by="Sku.id", lazy="selectin")
 
 
@@ -63,6 +65,8 @@ class Sku(Base):
     specs: Mapped[str] = mapped_column(Text, default="{}")  # JSON object, spec name -> value
     spec_key: Mapped[str] = mapped_column(String(255), default="")
     price: Mapped[Decimal] = mapped_column(Money())
+    # False: the SKU follows its item's price; True: it has a price of its own.
+    price_overridden: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     status: Mapped[str] = mapped_column(String(16), default=ON_SALE)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())

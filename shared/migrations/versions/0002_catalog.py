@@ -4,6 +4,8 @@ Revision ID: 0002
 Revises: 0001
 Create Date: 2026-11-28
 """
+from datetime import datetime, timezone
+
 import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import mysql
@@ -31,6 +33,14 @@ def upgrade() -> None:
     sa.UniqueConstraint('parent_id', 'name', name='uq_category_sibling_name')
     )
     op.create_index('ix_categories_path', 'categories', ['path'], unique=False)
+    # Category 1 exists from the start, so the seed's item-create body ("category_id": 1) works.
+    now = datetime.now(timezone.utc).replace(tzinfo=None)
+    op.bulk_insert(sa.table('categories', sa.column('id', sa.Integer), sa.column('name', sa.String),
+                            sa.column('parent_id', sa.Integer), sa.column('path', sa.String),
+                            sa.column('level', sa.Integer), sa.column('sort_order', sa.Integer),
+                            sa.column('created_at', sa.DateTime), sa.column('updated_at', sa.DateTime)),
+                   [{'id': 1, 'name': '未分类', 'parent_id': None, 'path': '/1/', 'level': 1, 'sort_order': 0,
+                     'created_at': now, 'updated_at': now}])
 
     op.create_table('items',
     sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
@@ -62,6 +72,7 @@ def upgrade() -> None:
     sa.Column('specs', sa.Text(), nullable=False),
     sa.Column('spec_key', sa.String(length=255), nullable=False),
     sa.Column('price', sa.Numeric(precision=18, scale=4), nullable=False),
+    sa.Column('price_overridden', sa.Boolean(), server_default=sa.false(), nullable=False),
     sa.Column('status', sa.String(length=16), nullable=False),
     sa.Column('created_at', TIMESTAMP, nullable=False),
     sa.Column('updated_at', TIMESTAMP, nullable=False),

@@ -1,0 +1,1 @@
+"""Tests of each function through the gateway over HTTP."""
