@@ -44,9 +44,8 @@ def _configure_environment() -> dict[str, str]:
         env["ERP_TEST_DATABASE"] = name
         env["REDIS_URL"] = os.environ.get("ERP_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
         env["NATS_URL"] = os.environ.get("ERP_TEST_NATS_URL", "nats://127.0.0.1:4222")
-        import redis
-
-        redis.Redis.from_url(env["REDIS_URL"]).flushdb()
+        # Keys of this run only (they expire by themselves): two runs can share one Redis.
+        env["ERP_CACHE_PREFIX"] = f"erp-test-{os.getpid()}:"
     elif BACKEND == "embedded":
         env["DATABASE_URL"] = f"sqlite:///{tempfile.mkdtemp(prefix='erp-test-')}/erp.sqlite3"
     else:

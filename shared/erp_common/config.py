@@ -40,6 +40,7 @@ class Settings:
     login_max_failures: int = 5
     login_lock_seconds: int = 300
     db_pool_size: int = 10
+    cache_prefix: str = "erp:"
     sources: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
 
     @property
@@ -166,6 +167,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         login_max_failures=max_failures,
         login_lock_seconds=lock_seconds,
         db_pool_size=pool_size,
+        cache_prefix=env.get("ERP_CACHE_PREFIX", "erp:"),
         sources=sources,
     )
 

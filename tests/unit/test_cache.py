@@ -14,7 +14,9 @@ BACKENDS = ["memory"] + (["redis"] if os.environ.get("REDIS_URL") else [])
 
 @pytest.fixture(params=BACKENDS)
 def cache(request):
-    return MemoryCache() if request.param == "memory" else RedisCache(os.environ["REDIS_URL"])
+    if request.param == "memory":
+        return MemoryCache()
+    return RedisCache(os.environ["REDIS_URL"], os.environ["ERP_CACHE_PREFIX"])
 
 
 def test_set_get_delete(cache):
