@@ -143,16 +143,23 @@ class NatsPublisher:
         self._url = url
         self._loop = asyncio.new_event_loop()
         self._nc = None
+        self._connecting: asyncio.Lock | None = None  # created on the loop's thread
         self._thread = threading.Thread(target=self._loop.run_forever, name="nats-publisher", daemon=True)
         self._thread.start()
 
     async def _connection(self):
         import nats
 
-        if self._nc is None or self._nc.is_closed:
-            self._nc = await nats.connect(
-                self._url, connect_timeout=2, max_reconnect_attempts=-1, reconnect_time_wait=1, name="erp-publisher"
-            )
+        if self._connecting is None:
+            self._connecting = asyncio.Lock()
+        # Many request threads publish at once: without the lock each would open a connection of
+        # its own while the first is still connecting, and all but one would leak.
+        async with self._connecting:
+            if self._nc is None or self._nc.is_closed:
+                self._nc = await nats.connect(
+                    self._url, connect_timeout=2, max_reconnect_attempts=-1, reconnect_time_wait=1,
+                    name="erp-publisher",
+                )
         return self._nc
 
     async def _publish(self, messages: list[tuple[str, bytes]]) -> None:

@@ -1,4 +1,4 @@
-"""The ``erp`` command: run the local gateway, migrate the database, create the first admin."""
+"""The ``erp`` command: run the local gateway, migrate the database, create the first admin, check data."""
 from __future__ import annotations
 
 import argparse
@@ -57,6 +57,21 @@ def cmd_makemigration(args: argparse.Namespace) -> int:
         config.attributes["connection"] = connection
         command.revision(config, message=args.message, autogenerate=True)
     return 0
+
+
+def cmd_check_stock(args: argparse.Namespace) -> int:
+    from erp_common.db import transaction
+    from erp_common.inventory.services import check_stock
+
+    _settings()
+    with transaction() as session:
+        result = check_stock(session)
+    for row in result.mismatches:
+        print(f"MISMATCH stock row {row.stock_level_id} (sku {row.sku_id}, warehouse {row.warehouse_id}): "
+              f"on hand {row.on_hand} / reserved {row.reserved}, ledger sums {row.ledger_on_hand} / "
+              f"{row.ledger_reserved}")
+    print(f"checked {result.checked} stock rows against the ledger: {len(result.mismatches)} mismatches")
+    return 1 if result.mismatches else 0
 
 
 def build_gateway(stack: str, *, schedules: bool = True):
@@ -131,6 +146,11 @@ def main(argv: list[str] | None = None) -> int:
     make = sub.add_parser("makemigration", help="generate a migration from the models (then edit it)")
     make.add_argument("message")
     make.set_defaults(func=cmd_makemigration)
+
+    check = sub.add_parser("check", help="check the data's invariants")
+    checks = check.add_subparsers(dest="what", required=True)
+    stock = checks.add_parser("stock", help="every stock balance equals the sum of its ledger (exit 1 if not)")
+    stock.set_defaults(func=cmd_check_stock)
 
     args = parser.parse_args(argv)
     try:

@@ -1,0 +1,1 @@
+"""Every function through the gateway over HTTP, bad inputs included."""

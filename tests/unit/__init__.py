@@ -1,0 +1,1 @@
+"""Domain services and platform pieces, without HTTP."""
