@@ -13,6 +13,7 @@ from sqlalchemy.exc import OperationalError
 from erp_common.http import REGISTRY, dispatch
 from erp_common.registry import load_operations
 from erp_common.sales import services
+from erp_common.sales.models import order_id_from_number, order_number
 from erp_common.sales.schemas import OrderCreateIn, OrderRefIn
 
 
@@ -41,8 +42,9 @@ def test_bad_bodies_are_refused(body):
 
 def test_order_numbers_are_readable_and_unique_by_id():
     day = datetime(2026, 11, 28, tzinfo=timezone.utc)
-    assert services.order_number(123, day) == "SO20261128000123"
-    assert services.order_number(1234567, day) == "SO202611281234567"
+    assert order_number(123, day) == "SO20261128000123"
+    assert order_number(1234567, day) == "SO202611281234567"
+    assert order_id_from_number("SO202611281234567") == 1234567 and order_id_from_number("SO2026") is None
     assert OrderRefIn.model_validate({"order": "12"}).order == "12"
 
 

@@ -10,12 +10,13 @@ each other. Other domains (sales) reserve, release, ship and take back stock thr
 """
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import bindparam, func, insert, or_, select, update
+from sqlalchemy import case, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -57,6 +58,7 @@ def create_warehouse(ctx: Context, data: WarehouseCreateIn) -> WarehouseOut:
                        details=[{"field": "code", "message": "already taken"}])
     if data.is_default:
         ctx.session.execute(update(Warehouse).where(Warehouse.is_default.is_(True)).values(is_default=False))
+        ctx.on_commit(forget_default_warehouse)
     warehouse = Warehouse(code=data.code, name=data.name, address=data.address, is_default=data.is_default,
                           is_active=True, created_at=ctx.now)
     ctx.session.add(warehouse)
@@ -77,14 +79,30 @@ def list_warehouses(ctx: Context, data: WarehouseListIn) -> Page[WarehouseOut]:
                               page=data.page, page_size=data.page_size)
 
 
+# The default warehouse changes rarely and is read by every order that names none: each process
+# keeps it for DEFAULT_WAREHOUSE_TTL seconds (a change made in another process shows within that).
+DEFAULT_WAREHOUSE_TTL = 30.0
+_default_warehouse: tuple[int, float] | None = None
+
+
+def forget_default_warehouse() -> None:
+    global _default_warehouse
+    _default_warehouse = None
+
+
 def resolve_warehouse(session: Session, warehouse_id: int | None, field: str = "warehouse_id") -> int:
     """The id of the named active warehouse, or of the default one when none is named."""
+    global _default_warehouse
     if warehouse_id is None:
+        cached = _default_warehouse
+        if cached is not None and cached[1] > time.monotonic():
+            return cached[0]
         row = session.execute(select(Warehouse.id).where(Warehouse.is_default.is_(True),
                                                          Warehouse.is_active.is_(True))).first()
         if row is None:
             raise Conflict("there is no default warehouse: name one", code="no_default_warehouse",
                            details=[{"field": field, "message": "required: there is no default warehouse"}])
+        _default_warehouse = (row.id, time.monotonic() + DEFAULT_WAREHOUSE_TTL)
         return row.id
     row = session.execute(select(Warehouse.id, Warehouse.is_active).where(Warehouse.id == warehouse_id)).first()
     if row is None:
@@ -218,11 +236,14 @@ def post_moves(ctx: Context, moves: Iterable[Move], doc_type: str, doc_id: str |
     doc = doc_id() if callable(doc_id) else doc_id
     for entry in entries:
         entry["doc_id"] = doc
-    if changed:
+    if changed:  # one UPDATE for every row (the rows are locked: absolute values are safe)
+        ids = sorted(changed)
         ctx.session.execute(
-            update(_levels).where(_levels.c.id == bindparam("level_id")).values(
-                on_hand=bindparam("new_on_hand"), reserved=bindparam("new_reserved"), updated_at=now),
-            [{"level_id": lv.id, "new_on_hand": lv.on_hand, "new_reserved": lv.reserved} for lv in changed.values()],
+            update(_levels).where(_levels.c.id.in_(ids)).values(
+                on_hand=case({i: changed[i].on_hand for i in ids}, value=_levels.c.id),
+                reserved=case({i: changed[i].reserved for i in ids}, value=_levels.c.id),
+                updated_at=now,
+            )
         )
         ctx.session.execute(insert(_ledger), entries)
     return entries

@@ -1,12 +1,15 @@
 """Sales tables: orders and their lines, payments, shipments and refunds.
 
-An order's number (``SO`` + UTC date + the order id, at least 6 digits: ``SO20261128000123``)
-is derived from its autoincrement id right after the insert, so concurrent creates never
-collide. Each line keeps the price it was sold at and how much of it was shipped, returned or
-released (cancelled), which is all the state a later shipment, return or cancel needs.
+An order's number (``SO`` + the UTC date it was created + the order id, at least 6 digits:
+``SO20261128000123``) is derived from its autoincrement id and creation time, so concurrent
+creates never collide and nothing more is written to give an order its number; looking an
+order up by number reads the id back out of it. Each line keeps the price it was sold at and
+how much of it was shipped, returned or released (cancelled), which is all the state a later
+shipment, return or cancel needs.
 """
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from decimal import Decimal
 
@@ -19,6 +22,7 @@ PENDING_PAYMENT, PAID = "pending_payment", "paid"
 PARTIALLY_SHIPPED, SHIPPED = "partially_shipped", "shipped"
 PARTIALLY_RETURNED, RETURNED = "partially_returned", "returned"
 CANCELLED = "cancelled"
+NUMBER = re.compile(r"SO(\d{8})(\d{6,})")
 STATUSES = (PENDING_PAYMENT, PAID, PARTIALLY_SHIPPED, SHIPPED, PARTIALLY_RETURNED, RETURNED, CANCELLED)
 
 
@@ -26,7 +30,6 @@ class SalesOrder(Base):
     __tablename__ = "sales_orders"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    number: Mapped[str | None] = mapped_column(String(32), unique=True, nullable=True)
     customer_id: Mapped[int | None] = mapped_column(Integer, nullable=True)  # a member id, if any
     warehouse_id: Mapped[int] = mapped_column(ForeignKey("warehouses.id"))
     status: Mapped[str] = mapped_column(String(20))
@@ -57,6 +60,21 @@ class SalesOrder(Base):
     @property
     def amount_due(self) -> Decimal:
         return self.total_amount - self.paid_amount
+
+    @property
+    def number(self) -> str:
+        return order_number(self.id, self.created_at)
+
+
+def order_number(order_id: int, created_at: datetime) -> str:
+    """``SO`` + the UTC creation date + the order id (at least 6 digits): unique because the id is."""
+    return f"SO{created_at:%Y%m%d}{order_id:06d}"
+
+
+def order_id_from_number(number: str) -> int | None:
+    """The order id inside a number such as ``SO20261128000123``, or None if it is not one."""
+    match = NUMBER.fullmatch(number)
+    return int(match.group(2)) if match else None
 
 
 class SalesOrderLine(Base):

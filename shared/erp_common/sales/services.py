@@ -20,7 +20,7 @@ from datetime import timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from ..catalog.models import ON_SALE
@@ -34,7 +34,7 @@ from ..jobs.schemas import JobRunOut
 from ..jobs.services import run_job
 from ..schemas import Page, format_money, format_quantity
 from . import models as m
-from .models import Payment, Refund, SalesOrder, SalesOrderLine, Shipment
+from .models import Payment, Refund, SalesOrder, SalesOrderLine, Shipment, order_id_from_number, order_number
 from .schemas import (
     LineQtyIn,
     MovementOut,
@@ -55,11 +55,6 @@ DOC_TYPE = "sales_order"
 CENT = Decimal("0.0001")
 _orders = SalesOrder.__table__
 _lines = SalesOrderLine.__table__
-
-
-def order_number(order_id: int, day) -> str:
-    """``SO`` + the UTC date + the order id (at least 6 digits): unique because the id is."""
-    return f"SO{day:%Y%m%d}{order_id:06d}"
 
 
 def _amount(qty: Decimal, price: Decimal) -> Decimal:
@@ -109,37 +104,36 @@ def create_order(ctx: Context, data: OrderCreateIn) -> OrderOut:
 
     def insert_order() -> str:  # called once the stock is locked and known to suffice
         order_id = session.execute(insert(_orders).values(**row)).inserted_primary_key[0]
-        row["id"], row["number"] = order_id, order_number(order_id, now)
-        session.execute(update(_orders).where(_orders.c.id == order_id).values(number=row["number"]))
+        row["id"], number = order_id, order_number(order_id, now)
         session.execute(insert(_lines), [{"order_id": order_id, **ln} for ln in lines])
-        return row["number"]
+        return number
 
-    moves = [Move(sku.id, warehouse_id, inv.RESERVE, reserved=ln["quantity"], sku_code=sku.code)
-             for sku, ln in zip(skus, lines, strict=True)]
-    post_moves(ctx, moves, DOC_TYPE, insert_order)
+    number = post_moves(ctx, [Move(sku.id, warehouse_id, inv.RESERVE, reserved=ln["quantity"], sku_code=sku.code)
+                              for sku, ln in zip(skus, lines, strict=True)], DOC_TYPE, insert_order)[0]["doc_id"]
+
     ctx.emit("order.created", {
-        "order_id": row["id"], "number": row["number"], "customer_id": data.customer_id, "warehouse_id": warehouse_id,
+        "order_id": row["id"], "number": number, "customer_id": data.customer_id, "warehouse_id": warehouse_id,
         "total_amount": format_money(total), "by": ctx.actor,
         "lines": [{"sku_id": ln["sku_id"], "sku_code": ln["sku_code"], "qty": format_quantity(ln["quantity"]),
                    "unit_price": format_money(ln["unit_price"])} for ln in lines],
     })
-    return OrderOut(**row, amount_due=total, paid_at=None, cancelled_at=None, cancel_reason=None,
+    return OrderOut(**row, number=number, amount_due=total, paid_at=None, cancelled_at=None, cancel_reason=None,
                     lines=[OrderLineOut(**ln) for ln in lines])
 
 
 # --- reading orders ----------------------------------------------------------------------
 
-def _order_where(ref: int | str):
-    if isinstance(ref, int) or ref.isdigit():
-        return SalesOrder.id == int(ref)
-    return SalesOrder.number == ref
-
-
 def _load(session: Session, ref: int | str, *, lock: bool = False) -> SalesOrder:
-    query = select(SalesOrder).where(_order_where(ref))
-    if lock:
-        query = query.with_for_update()
-    order = session.scalars(query).one_or_none()
+    """The order with this id or number (the number carries the id: no index on it is needed)."""
+    order_id = ref if isinstance(ref, int) else int(ref) if ref.isdigit() else order_id_from_number(ref)
+    order = None
+    if order_id is not None:
+        query = select(SalesOrder).where(SalesOrder.id == order_id)
+        if lock:
+            query = query.with_for_update()
+        order = session.scalars(query).one_or_none()
+    if order is not None and isinstance(ref, str) and not ref.isdigit() and order.number != ref:
+        order = None  # the id exists but the date in the number is not its date
     if order is None:
         raise NotFound(f"order {ref} does not exist", details=[{"field": "order", "message": "no such order"}])
     return order
@@ -152,7 +146,7 @@ def _movement_out(row: Shipment | Refund) -> MovementOut:
 
 def _out(order: SalesOrder) -> OrderOut:
     return OrderOut(
-        id=order.id, number=order.number or "", customer_id=order.customer_id, warehouse_id=order.warehouse_id,
+        id=order.id, number=order.number, customer_id=order.customer_id, warehouse_id=order.warehouse_id,
         status=order.status, total_amount=order.total_amount, paid_amount=order.paid_amount,
         refunded_amount=order.refunded_amount, amount_due=order.amount_due, note=order.note,
         created_by=order.created_by, created_at=order.created_at, updated_at=order.updated_at,
@@ -273,7 +267,7 @@ def ship_order(ctx: Context, data: OrderShipIn) -> OrderOut:
         raise Conflict(f"order {order.number} has nothing left to ship", code="nothing_to_ship",
                        details=[{"field": "lines", "status": order.status}])
     post_moves(ctx, [Move(ln.sku_id, order.warehouse_id, inv.SALE, on_hand=-q, reserved=-q, sku_code=ln.sku_code)
-                     for ln, q in picked], DOC_TYPE, order.number or "")
+                     for ln, q in picked], DOC_TYPE, order.number)
     for line, qty in picked:
         line.qty_shipped += qty
     doc = _doc_lines(picked)
@@ -291,7 +285,7 @@ def _cancel(ctx: Context, order: SalesOrder, reason: str) -> None:
     picked = [(ln, ln.qty_reserved) for ln in order.lines if ln.qty_reserved > 0]
     if picked:
         post_moves(ctx, [Move(ln.sku_id, order.warehouse_id, inv.RELEASE, reserved=-q, sku_code=ln.sku_code,
-                              reason=reason[:255]) for ln, q in picked], DOC_TYPE, order.number or "")
+                              reason=reason[:255]) for ln, q in picked], DOC_TYPE, order.number)
     for line, qty in picked:
         line.qty_released += qty
     refund = None
@@ -326,7 +320,7 @@ def return_order(ctx: Context, data: OrderReturnIn) -> OrderOut:
         raise Conflict(f"order {order.number} has nothing left to return", code="nothing_to_return",
                        details=[{"field": "lines", "status": order.status}])
     post_moves(ctx, [Move(ln.sku_id, order.warehouse_id, inv.RETURN, on_hand=q, sku_code=ln.sku_code,
-                          reason=data.reason) for ln, q in picked], DOC_TYPE, order.number or "", create=True)
+                          reason=data.reason) for ln, q in picked], DOC_TYPE, order.number, create=True)
     amount = ZERO
     for line, qty in picked:
         line.qty_returned += qty

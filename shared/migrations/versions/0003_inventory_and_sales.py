@@ -33,7 +33,6 @@ def upgrade() -> None:
     )
     op.create_table('sales_orders',
     sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
-    sa.Column('number', sa.String(length=32), nullable=True),
     sa.Column('customer_id', sa.Integer(), nullable=True),
     sa.Column('warehouse_id', sa.Integer(), nullable=False),
     sa.Column('status', sa.String(length=20), nullable=False),
@@ -48,8 +47,7 @@ def upgrade() -> None:
     sa.Column('cancelled_at', TIMESTAMP, nullable=True),
     sa.Column('cancel_reason', sa.String(length=255), nullable=True),
     sa.ForeignKeyConstraint(['warehouse_id'], ['warehouses.id'], ),
-    sa.PrimaryKeyConstraint('id'),
-    sa.UniqueConstraint('number')
+    sa.PrimaryKeyConstraint('id')
     )
     op.create_index('ix_sales_orders_created', 'sales_orders', ['created_at'], unique=False)
     op.create_index('ix_sales_orders_customer', 'sales_orders', ['customer_id', 'created_at'], unique=False)
