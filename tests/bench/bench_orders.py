@@ -3,14 +3,17 @@ publish) through the local gateway on MariaDB, beside the same transaction as ra
 
 Each order has 2 lines of 2 different SKUs picked at random from a pool with plenty of stock, so
 the figures measure the work of an order, not a queue on one hot row. The baseline does what
-the service does in its transaction (read the SKUs, lock and update the 2 stock rows, insert the
-order, give it its number, insert its lines, 2 ledger rows and the outbox event) with no web
-stack, no ORM and no validation; the ratio is full / raw orders per second.
+the service does in its transaction (read the SKUs, lock the 2 stock rows and update them in one
+statement, insert the order, its lines, 2 ledger rows and the outbox event, commit) with no web
+stack, no ORM, no validation and no authentication; the ratio is full / raw orders per second.
+The gateway runs in a process of its own (as a function does in production), so the clients'
+HTTP work does not share its interpreter.
 
 ``ERP_BENCH_SECONDS`` (default 4) is roughly how long each run lasts.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import random
@@ -82,11 +85,15 @@ def _requests_per_client(clients: int, rate_guess: float) -> int:
     return max(20, int(rate_guess * seconds / clients))
 
 
-def run_full(url: str, sku_ids: list[int], tokens: list[str], clients: int, per_client: int) -> Figures:
+def run_full(url: str | list[str], sku_ids: list[int], tokens: list[str], clients: int, per_client: int,
+             label: str = "full path (HTTP)") -> Figures:
     import httpx
 
+    urls = [url] if isinstance(url, str) else url
+
     def make_worker(index: int):
-        http = httpx.Client(base_url=url, timeout=30, headers={"Authorization": f"Bearer {tokens[index]}"})
+        http = httpx.Client(base_url=urls[index % len(urls)], timeout=30,
+                            headers={"Authorization": f"Bearer {tokens[index]}"})
         rng = random.Random(index)
 
         def work(i: int) -> bool:
@@ -97,7 +104,7 @@ def run_full(url: str, sku_ids: list[int], tokens: list[str], clients: int, per_
         http.get("/healthz")  # connect before the clock starts
         return work
 
-    return run_clients("full path (HTTP)", clients, per_client, make_worker)
+    return run_clients(label, clients, per_client, make_worker)
 
 
 def run_raw(database: str, sku_ids: list[int], warehouse_id: int, clients: int, per_client: int) -> Figures:
@@ -125,9 +132,10 @@ def run_raw(database: str, sku_ids: list[int], warehouse_id: int, clients: int, 
                         if levels[sku_id][2] - levels[sku_id][3] < qty[sku_id]:
                             conn.rollback()
                             return False
-                    for sku_id in (a, b):
-                        cur.execute("UPDATE stock_levels SET reserved = %s, updated_at = %s WHERE id = %s",
-                                    (levels[sku_id][3] + qty[sku_id], now, levels[sku_id][0]))
+                    cur.execute("UPDATE stock_levels SET reserved = CASE id WHEN %s THEN %s WHEN %s THEN %s END, "
+                                "updated_at = %s WHERE id IN (%s, %s)",
+                                (levels[a][0], levels[a][3] + qty[a], levels[b][0], levels[b][3] + qty[b], now,
+                                 levels[a][0], levels[b][0]))
                     total = sum(skus[s][2] * qty[s] for s in (a, b))
                     cur.execute("INSERT INTO sales_orders (customer_id, warehouse_id, status, total_amount, "
                                 "paid_amount, refunded_amount, note, created_by, created_at, updated_at) "
@@ -135,7 +143,6 @@ def run_raw(database: str, sku_ids: list[int], warehouse_id: int, clients: int, 
                                 (warehouse_id, total, now, now))
                     order_id = cur.lastrowid
                     number = f"SO{now:%Y%m%d}{order_id:06d}"
-                    cur.execute("UPDATE sales_orders SET number = %s WHERE id = %s", (number, order_id))
                     cur.executemany(
                         "INSERT INTO sales_order_lines (order_id, line_no, sku_id, sku_code, unit_price, quantity, "
                         "amount, qty_shipped, qty_returned, qty_released) VALUES (%s, %s, %s, %s, %s, %s, %s, 0, 0, 0)",
@@ -204,27 +211,40 @@ def main() -> None:
     url = use_database(name)
     sku_ids, tokens, warehouse_id = _seed()
     database = url.rsplit("/", 1)[-1].split("?")[0]
-    rows: list[tuple[Figures, Figures]] = []
+    rows: list[tuple[Figures, Figures, Figures | None]] = []
     inprocess = os.environ.get("ERP_BENCH_INPROCESS") == "1"
-    with (Gateway(threads=16) if inprocess else GatewayProcess(threads=16)) as gateway:
+    with (Gateway(threads=16) if inprocess else GatewayProcess(threads=16)) as gateway, \
+            (contextlib.nullcontext() if inprocess else GatewayProcess(threads=16)) as second:
         print(f"gateway: {'in this process' if inprocess else 'a process of its own'} ({gateway.url})")
-        run_full(gateway.url, sku_ids, tokens, 4, 50)  # warm-up: imports, pools, caches
+        urls = [gateway.url] + ([second.url] if second else [])
+        run_full(urls, sku_ids, tokens, 4, 50)  # warm-up: imports, pools, caches
         for clients in CLIENTS:
-            full = run_full(gateway.url, sku_ids, tokens, clients, _requests_per_client(clients, 300 * min(clients, 4)))
+            per_client = _requests_per_client(clients, 300 * min(clients, 4))
+            full = run_full(gateway.url, sku_ids, tokens, clients, per_client)
+            replicas = None
+            if second:
+                replicas = run_full(urls, sku_ids, tokens, clients, per_client, "full path, 2 gateway processes")
             raw = run_raw(database, sku_ids, warehouse_id, clients, _requests_per_client(clients, 800 * clients))
-            rows.append((full, raw))
+            rows.append((full, raw, replicas))
             time.sleep(0.5)
     print(Figures.header())
-    for full, raw in rows:
+    for full, raw, replicas in rows:
         print(full.row())
+        if replicas:
+            print(replicas.row())
         print(raw.row())
     print()
-    print("| clients | full orders/s | raw orders/s | ratio full/raw | full p50 ms | full p99 ms |")
-    print("|---|---|---|---|---|---|")
-    for full, raw in rows:
+    print("| clients | full orders/s | raw orders/s | ratio full/raw | full p50 ms | full p99 ms "
+          "| 2 processes orders/s | ratio | p99 ms |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for full, raw, replicas in rows:
         ratio = full.throughput / raw.throughput if raw.throughput else 0.0
-        print(f"| {full.clients} | {full.throughput:,.0f} | {raw.throughput:,.0f} | {ratio:.2f} | "
-              f"{full.percentile(50):.1f} | {full.percentile(99):.1f} |")
+        line = (f"| {full.clients} | {full.throughput:,.0f} | {raw.throughput:,.0f} | {ratio:.2f} | "
+                f"{full.percentile(50):.1f} | {full.percentile(99):.1f} |")
+        if replicas:
+            line += (f" {replicas.throughput:,.0f} | {replicas.throughput / raw.throughput:.2f} | "
+                     f"{replicas.percentile(99):.1f} |")
+        print(line)
     _check_stock()
 
 
