@@ -99,10 +99,19 @@ class RunningGateway:
         self.gateway = Gateway(stack, templates_dir=ROOT / "templates", schedules=False)
         self.server = create_server(self.gateway, host="127.0.0.1", port=0, threads=16)
         self.url = f"http://127.0.0.1:{self.server.effective_port}"
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.closing = False
+        self.thread = threading.Thread(target=self._serve, daemon=True)
         self.thread.start()
 
+    def _serve(self) -> None:
+        try:
+            self.server.run()
+        except OSError:  # select() on a socket that close() has just closed
+            if not self.closing:
+                raise
+
     def close(self) -> None:
+        self.closing = True
         self.server.task_dispatcher.shutdown()
         self.server.close()
         self.gateway.close()

@@ -24,6 +24,7 @@ from ..catalog.models import Sku
 from ..context import Context
 from ..db import ZERO, utcnow
 from ..errors import Conflict, NotFound, ValidationFailed
+from ..paging import paginate, within
 from ..schemas import Page, format_quantity
 from . import models as m
 from .models import SkuStockSetting, StockLedgerEntry, StockLevel, Warehouse
@@ -73,10 +74,7 @@ def list_warehouses(ctx: Context, data: WarehouseListIn) -> Page[WarehouseOut]:
     if data.q:
         like = f"%{data.q}%"
         query = query.where(or_(Warehouse.code.like(like), Warehouse.name.like(like)))
-    total = ctx.session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = ctx.session.scalars(query.order_by(Warehouse.id).offset(data.offset).limit(data.page_size)).all()
-    return Page[WarehouseOut](items=[WarehouseOut.model_validate(w) for w in rows], total=total,
-                              page=data.page, page_size=data.page_size)
+    return paginate(ctx.session, query, data, WarehouseOut.model_validate, Warehouse.id)
 
 
 # The default warehouse changes rarely and is read by every order that names none: each process
@@ -390,10 +388,7 @@ def query_stock(ctx: Context, data: StockQueryIn) -> Page[StockOut]:
         query = query.where(StockLevel.warehouse_id == data.warehouse_id)
     if data.low_stock:
         query = query.where(threshold.is_not(None), StockLevel.on_hand - StockLevel.reserved <= threshold)
-    total = ctx.session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = ctx.session.execute(query.order_by(StockLevel.sku_id, StockLevel.warehouse_id)
-                               .offset(data.offset).limit(data.page_size))
-    return Page[StockOut](items=[_stock_out(r) for r in rows], total=total, page=data.page, page_size=data.page_size)
+    return paginate(ctx.session, query, data, _stock_out, StockLevel.sku_id, StockLevel.warehouse_id, entities=False)
 
 
 def list_ledger(ctx: Context, data: StockLedgerIn) -> Page[LedgerEntryOut]:
@@ -409,14 +404,8 @@ def list_ledger(ctx: Context, data: StockLedgerIn) -> Page[LedgerEntryOut]:
         query = query.where(StockLedgerEntry.type == data.type)
     if data.doc_id:
         query = query.where(StockLedgerEntry.doc_id == data.doc_id)
-    if data.date_from:
-        query = query.where(StockLedgerEntry.created_at >= data.date_from)
-    if data.date_to:
-        query = query.where(StockLedgerEntry.created_at < data.date_to)
-    total = ctx.session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = ctx.session.scalars(query.order_by(StockLedgerEntry.id.desc()).offset(data.offset).limit(data.page_size))
-    return Page[LedgerEntryOut](items=[LedgerEntryOut.model_validate(r) for r in rows], total=total,
-                                page=data.page, page_size=data.page_size)
+    query = within(query, StockLedgerEntry.created_at, data.date_from, data.date_to)
+    return paginate(ctx.session, query, data, LedgerEntryOut.model_validate, StockLedgerEntry.id.desc())
 
 
 # --- the stock check ---------------------------------------------------------------------

@@ -74,29 +74,6 @@ class MovementOut(Output):
     created_at: UtcDateTime
 
 
-class OrderOut(Output):
-    id: int
-    number: str
-    customer_id: int | None
-    warehouse_id: int
-    status: str
-    total_amount: Money
-    paid_amount: Money
-    refunded_amount: Money
-    amount_due: Money
-    note: str
-    created_by: str
-    created_at: UtcDateTime
-    updated_at: UtcDateTime
-    paid_at: UtcDateTime | None
-    cancelled_at: UtcDateTime | None
-    cancel_reason: str | None
-    lines: list[OrderLineOut]
-    payments: list[PaymentOut] = []
-    shipments: list[MovementOut] = []
-    refunds: list[MovementOut] = []
-
-
 class OrderSummaryOut(Output):
     id: int
     number: str
@@ -108,6 +85,19 @@ class OrderSummaryOut(Output):
     refunded_amount: Money
     created_by: str
     created_at: UtcDateTime
+
+
+class OrderOut(OrderSummaryOut):
+    amount_due: Money
+    note: str
+    updated_at: UtcDateTime
+    paid_at: UtcDateTime | None
+    cancelled_at: UtcDateTime | None
+    cancel_reason: str | None
+    lines: list[OrderLineOut]
+    payments: list[PaymentOut] = []
+    shipments: list[MovementOut] = []
+    refunds: list[MovementOut] = []
 
 
 class OrderRefIn(Input):

@@ -20,7 +20,7 @@ from datetime import timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from ..catalog.models import ON_SALE
@@ -32,6 +32,7 @@ from ..inventory import models as inv
 from ..inventory.services import Move, SkuRow, post_moves, resolve_skus, resolve_warehouse
 from ..jobs.schemas import JobRunOut
 from ..jobs.services import run_job
+from ..paging import paginate, within
 from ..schemas import Page, format_money, format_quantity
 from . import models as m
 from .models import Payment, Refund, SalesOrder, SalesOrderLine, Shipment, order_id_from_number, order_number
@@ -169,14 +170,8 @@ def list_orders(ctx: Context, data: OrderListIn) -> Page[OrderSummaryOut]:
         query = query.where(SalesOrder.status == data.status)
     if data.customer_id:
         query = query.where(SalesOrder.customer_id == data.customer_id)
-    if data.date_from:
-        query = query.where(SalesOrder.created_at >= data.date_from)
-    if data.date_to:
-        query = query.where(SalesOrder.created_at < data.date_to)
-    total = ctx.session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = ctx.session.scalars(query.order_by(SalesOrder.id.desc()).offset(data.offset).limit(data.page_size)).all()
-    return Page[OrderSummaryOut](items=[OrderSummaryOut.model_validate(o) for o in rows], total=total,
-                                 page=data.page, page_size=data.page_size)
+    query = within(query, SalesOrder.created_at, data.date_from, data.date_to)
+    return paginate(ctx.session, query, data, OrderSummaryOut.model_validate, SalesOrder.id.desc())
 
 
 # --- changing orders ---------------------------------------------------------------------
