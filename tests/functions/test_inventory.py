@@ -69,6 +69,10 @@ class TestWarehouses:
     def test_bad_input(self, client, keeper, body, field):
         assert_error(post(client, keeper, "warehouse-create", body), 422, "validation_error", field)
 
+    def test_seed_style_paths(self, client, reader):
+        assert ok(client.get("/stock/warehouse-list", headers=auth(reader)))["total"] >= 1
+        assert ok(client.get("/stock/query", headers=auth(reader)))["page"] == 1
+
     def test_roles(self, client, reader):
         assert_error(post(client, reader, "warehouse-create", {"code": unique("W"), "name": "x"}), 403)
         assert_error(client.get("/function/warehouse-list"), 401)

@@ -6,6 +6,7 @@ import re
 from datetime import timedelta
 from decimal import Decimal
 
+import httpx
 import pytest
 
 from tests.conftest import auth, unique
@@ -277,3 +278,27 @@ class TestCancelUnpaidJob:
         runs = client.get("/function/job-run-list", params={"job": "job-cancel-unpaid-orders"},
                           headers=auth(admin_token)).json()
         assert runs["items"][0]["id"] == run["id"] and runs["items"][0]["finished_at"]
+
+
+def test_the_ce_packing_serves_orders_and_stock(database, make_sku, put_stock, make_user):
+    from tests.conftest import ROOT, RunningGateway
+
+    sku_id, code = make_sku("100.00")
+    put_stock(sku_id, 5)
+    token = make_user("cashier")[1]
+    running = RunningGateway(ROOT / "stack.ce.yml")
+    try:
+        with httpx.Client(base_url=running.url, timeout=30, headers=auth(token)) as http:
+            body = {"customer_id": 1, "details": [{"sku_id": code, "qty_ordered": 2, "unit_price": 100.00}]}
+            order = http.post("/function/order/create", json=body)
+            assert order.status_code == 201, order.text
+            number = order.json()["number"]
+            assert http.get(f"/function/order/get/{number}").json()["status"] == "pending_payment"
+            assert http.post(f"/function/order/pay/{number}", json={"amount": "200"}).json()["status"] == "paid"
+            assert http.post("/order/create", json=body).status_code == 201
+            stock = http.get("/function/stock/query", params={"sku": code}).json()
+            assert stock["items"][0]["reserved"] == "4"
+            assert http.get("/function/stock/warehouse-list").json()["total"] >= 1
+            assert http.post("/function/job-cancel-unpaid-orders").json()["status"] == "succeeded"
+    finally:
+        running.close()
