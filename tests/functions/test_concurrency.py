@@ -54,6 +54,19 @@ def order(http: httpx.Client, token: str, lines: list[tuple[int, int]], key: str
                      headers=headers)
 
 
+def never_negative(sku_id: int) -> None:
+    """Every balance the ledger recorded for the SKU had on hand >= reserved >= 0."""
+    from sqlalchemy import select
+
+    from erp_common.db import transaction
+    from erp_common.inventory.models import StockLedgerEntry
+
+    with transaction() as session:
+        rows = session.execute(select(StockLedgerEntry.on_hand_after, StockLedgerEntry.reserved_after)
+                               .where(StockLedgerEntry.sku_id == sku_id)).all()
+    assert rows and all(on_hand >= reserved >= 0 for on_hand, reserved in rows)
+
+
 def assert_outcome(responses: list[httpx.Response], sold: int) -> None:
     statuses = Counter(r.status_code for r in responses)
     assert statuses == {201: sold, 409: len(responses) - sold}, statuses
@@ -72,6 +85,7 @@ def test_200_clients_race_for_the_last_10_units(gateway, cashiers, make_sku, put
     assert len({r.json()["number"] for r in responses if r.status_code == 201}) == 10
     short = next(r for r in responses if r.status_code == 409).json()["error"]["details"][0]
     assert short["sku_id"] == sku_id and short["available"] == "0"
+    never_negative(sku_id)
     assert stock_check() == []
 
 
@@ -89,6 +103,8 @@ def test_two_sku_orders_in_opposite_orders_neither_oversell_nor_fail(gateway, ca
     responses = race(gateway, 200, buy)
     assert_outcome(responses, 10)
     assert stock_of(a) == (Decimal(10), Decimal(10)) and stock_of(b) == (Decimal(10), Decimal(10))
+    never_negative(a)
+    never_negative(b)
     assert stock_check() == []
 
 
