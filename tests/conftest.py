@@ -16,6 +16,7 @@ import httpx
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+pytest_plugins = ["tests.stock_fixtures"]
 BACKEND = os.environ.get("ERP_TEST_BACKEND", "embedded")
 ADMIN_PASSWORD = "admin-test-password"
 TEST_JWT_SECRET = "test-secret-" + "x" * 40

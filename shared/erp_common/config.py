@@ -41,6 +41,7 @@ class Settings:
     login_lock_seconds: int = 300
     db_pool_size: int = 10
     cache_prefix: str = "erp:"
+    unpaid_order_minutes: int = 30
     sources: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
 
     @property
@@ -147,10 +148,13 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         max_failures = int(env.get("ERP_LOGIN_MAX_FAILURES", "5"))
         lock_seconds = int(env.get("ERP_LOGIN_LOCK_SECONDS", "300"))
         pool_size = int(env.get("ERP_DB_POOL_SIZE", "10"))
+        unpaid_minutes = int(env.get("ERP_UNPAID_ORDER_MINUTES", "30"))
     except ValueError as exc:
         raise ConfigError(f"a numeric setting is not a whole number: {exc}") from None
     if expire <= 0:
         raise ConfigError("JWT_EXPIRE_MINUTES must be a positive number of minutes")
+    if unpaid_minutes < 0:
+        raise ConfigError("ERP_UNPAID_ORDER_MINUTES must be zero or a positive number of minutes")
     return Settings(
         env=env.get("ERP_ENV", "development").strip().lower(),
         debug=_bool(env.get("DEBUG", "false")),
@@ -168,6 +172,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         login_lock_seconds=lock_seconds,
         db_pool_size=pool_size,
         cache_prefix=env.get("ERP_CACHE_PREFIX", "erp:"),
+        unpaid_order_minutes=unpaid_minutes,
         sources=sources,
     )
 

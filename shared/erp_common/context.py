@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from .cache import Cache, get_cache
 from .config import Settings, get_settings
 from .errors import Unauthorized
-from .events import OutboxEvent, new_event, publish_committed
+from .events import OutboxEvent, new_event, publish_after_commit
 
 log = logging.getLogger(__name__)
 
@@ -70,10 +70,10 @@ class Context:
         self.events.append(new_event(self.session, type_, data, version))
 
     def committed(self) -> None:
-        """The transaction committed: run the after-commit steps, then publish the events."""
+        """The transaction committed: run the after-commit steps, then hand the events to the publisher."""
         for step in self.after_commit:
             try:
                 step()
             except Exception:
                 log.exception("%s: after-commit step failed", self.operation)
-        publish_committed([e.envelope() for e in self.events])
+        publish_after_commit([e.envelope() for e in self.events])

@@ -2,8 +2,9 @@
 
 A service records an event with ``Context.emit``: the row lands in ``outbox_events`` in the same
 transaction as the change it describes, so neither exists without the other. After commit the
-HTTP layer publishes it: to NATS (subject = event type) when NATS_URL is set, else to the
-in-process bus that the local gateway listens on. Rows that could not be published stay
+HTTP layer hands it to a background thread that publishes it (in batches under load): to NATS
+(subject = event type) when NATS_URL is set, else to the in-process bus that the local gateway
+listens on. Rows that could not be published stay
 unpublished and are sent again by ``relay_pending`` (the ``job-relay-events`` function).
 The NATS connector delivers at most once, so the same job also re-invokes, through the gateway,
 each subscriber that has not processed an event a minute after it happened
@@ -18,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import queue
 import threading
 import urllib.request
 import uuid
@@ -150,16 +152,23 @@ class NatsPublisher:
         self._url = url
         self._loop = asyncio.new_event_loop()
         self._nc = None
+        self._connecting: asyncio.Lock | None = None  # created on the loop's thread
         self._thread = threading.Thread(target=self._loop.run_forever, name="nats-publisher", daemon=True)
         self._thread.start()
 
     async def _connection(self):
         import nats
 
-        if self._nc is None or self._nc.is_closed:
-            self._nc = await nats.connect(
-                self._url, connect_timeout=2, max_reconnect_attempts=-1, reconnect_time_wait=1, name="erp-publisher"
-            )
+        if self._connecting is None:
+            self._connecting = asyncio.Lock()
+        # Many request threads publish at once: without the lock each would open a connection of
+        # its own while the first is still connecting, and all but one would leak.
+        async with self._connecting:
+            if self._nc is None or self._nc.is_closed:
+                self._nc = await nats.connect(
+                    self._url, connect_timeout=2, max_reconnect_attempts=-1, reconnect_time_wait=1,
+                    name="erp-publisher",
+                )
         return self._nc
 
     async def _publish(self, messages: list[tuple[str, bytes]]) -> None:
@@ -202,6 +211,7 @@ def get_publisher() -> NatsPublisher | LocalBus:
 
 def reset_publisher() -> None:
     global _publisher
+    background.wait(5)  # publish what was handed over before forgetting the publisher
     with _publisher_lock:
         if isinstance(_publisher, NatsPublisher):
             _publisher.close()
@@ -232,6 +242,70 @@ def publish_committed(envelopes: list[dict[str, Any]]) -> int:
     except Exception:  # published but not marked: the relay sends it again; consumers de-duplicate
         log.exception("could not mark published events")
     return len(messages)
+
+
+class BackgroundPublisher:
+    """Publishes committed events from one background thread, so no request waits for it.
+
+    A request hands its envelopes over after commit and answers at once; the thread takes
+    whatever has queued up (one request's events, or many under load), publishes them in one go
+    and marks them in one UPDATE. Should the process die first, the events are still in the
+    outbox, unpublished, and the relay job sends them: the same guarantee as publishing inline,
+    without one NATS round trip and one more transaction on every request.
+    """
+
+    MAX_BATCH = 500
+
+    def __init__(self) -> None:
+        self._queue: queue.SimpleQueue[list[dict[str, Any]] | None] = queue.SimpleQueue()
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._idle = threading.Event()
+        self._idle.set()
+        self._pending = 0
+
+    def submit(self, envelopes: list[dict[str, Any]]) -> None:
+        if not envelopes:
+            return
+        with self._lock:
+            self._pending += 1
+            self._idle.clear()
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="outbox-publisher", daemon=True)
+                self._thread.start()
+        self._queue.put(envelopes)
+
+    def _run(self) -> None:
+        while True:
+            first = self._queue.get()
+            batch, taken = list(first or ()), 1
+            while len(batch) < self.MAX_BATCH:
+                try:
+                    more = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                batch.extend(more or ())
+                taken += 1
+            try:
+                publish_committed(batch)
+            except Exception:  # publish_committed never raises; keep the thread alive regardless
+                log.exception("background publishing failed")
+            with self._lock:
+                self._pending -= taken
+                if self._pending == 0:
+                    self._idle.set()
+
+    def wait(self, timeout: float = 10) -> bool:
+        """Wait until everything handed over so far is published (tests, shutdown); False on timeout."""
+        return self._idle.wait(timeout)
+
+
+background = BackgroundPublisher()
+
+
+def publish_after_commit(envelopes: list[dict[str, Any]]) -> None:
+    """Hand events whose transaction has committed to the background publisher."""
+    background.submit(envelopes)
 
 
 def relay_pending(*, older_than_seconds: int = 5, limit: int = 500) -> dict[str, int]:

@@ -22,7 +22,7 @@ from decimal import Decimal
 from typing import Any
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from . import db, events, idempotency
 from .auth import authenticate
@@ -314,13 +314,24 @@ def dispatch(op: Operation, event: Any, path: str | None = None) -> dict[str, An
     except IntegrityError as exc:
         log.warning("%s: integrity error %s", op.name, exc.orig)
         return error_response(Conflict("the request conflicts with existing data"), request_id)
-    except OperationalError as exc:
+    except DBAPIError as exc:
+        if db.is_retryable(exc):  # a deadlock or lock wait timeout that outlasted every retry
+            log.warning("%s: database busy after retries: %s", op.name, exc.orig)
+            busy = ServiceUnavailable("the database is busy, try again", code="database_busy",
+                                      headers={"Retry-After": "1"})
+            return error_response(busy, request_id)
+        if not isinstance(exc, OperationalError):
+            return _internal_error(op, request_id)
         log.error("%s: database unavailable: %s", op.name, exc.orig)
         return error_response(ServiceUnavailable("the database is not available, try again"), request_id)
     except Exception:
-        log.exception("%s: unhandled error (request %s)", op.name, request_id)
-        error = {"code": "internal_error", "message": "internal error", "details": [{"request_id": request_id}]}
-        return json_response(500, {"error": error}, {"X-Request-Id": request_id})
+        return _internal_error(op, request_id)
+
+
+def _internal_error(op: Operation, request_id: str) -> dict[str, Any]:
+    log.exception("%s: unhandled error (request %s)", op.name, request_id)
+    error = {"code": "internal_error", "message": "internal error", "details": [{"request_id": request_id}]}
+    return json_response(500, {"error": error}, {"X-Request-Id": request_id})
 
 
 def _run(

@@ -6,7 +6,7 @@ import threading
 
 from .http import REGISTRY, Operation
 
-DOMAINS = ("identity", "jobs", "catalog")
+DOMAINS = ("identity", "jobs", "catalog", "inventory", "sales")
 _lock = threading.Lock()
 _loaded = False
 

@@ -1,1 +1,1 @@
-"""Tests of each function through the gateway over HTTP."""
+"""Every function through the gateway over HTTP, bad inputs included."""

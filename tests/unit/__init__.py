@@ -1,1 +1,1 @@
-"""Tests of single pieces, without HTTP."""
+"""Domain services and platform pieces, without HTTP."""

@@ -119,3 +119,23 @@ def test_subscribers_that_missed_an_event_get_it_again():
     assert result == {"redelivered": 1, "redelivery_failed": 0}
     failing = redeliver_unprocessed({topic: ["missed-it"]}, lambda *a: 503)
     assert failing == {"redelivered": 0, "redelivery_failed": 1}
+
+
+def test_events_handed_over_after_commit_are_published_in_the_background():
+    seen = []
+    topic = f"test.{uuid.uuid4().hex[:8]}"
+    subscriber = lambda t, payload: seen.append(json.loads(payload)["id"])  # noqa: E731
+    events.local_bus.subscribe(topic, subscriber)
+    try:
+        with transaction() as session:
+            envelopes = [new_event(session, topic, {"n": n}).envelope() for n in range(3)]
+        for envelope in envelopes:
+            events.publish_after_commit([envelope])
+        assert events.background.wait(10)
+        ids = [e["id"] for e in envelopes]
+        if events.get_publisher() is events.local_bus:
+            assert seen == ids
+        with transaction() as session:
+            assert all(session.get(OutboxEvent, i).published_at is not None for i in ids)
+    finally:
+        events.local_bus.unsubscribe(topic, subscriber)

@@ -1,4 +1,5 @@
-"""The ``erp`` command: run the local gateway, migrate the database, create the first admin, import files."""
+"""The ``erp`` command: run the local gateway, migrate the database, create the first admin, import and
+check data."""
 from __future__ import annotations
 
 import argparse
@@ -88,6 +89,21 @@ def cmd_import_items(args: argparse.Namespace) -> int:
     return 1 if report.rejected else 0
 
 
+def cmd_check_stock(args: argparse.Namespace) -> int:
+    from erp_common.db import transaction
+    from erp_common.inventory.services import check_stock
+
+    _settings()
+    with transaction() as session:
+        result = check_stock(session)
+    for row in result.mismatches:
+        print(f"MISMATCH stock row {row.stock_level_id} (sku {row.sku_id}, warehouse {row.warehouse_id}): "
+              f"on hand {row.on_hand} / reserved {row.reserved}, ledger sums {row.ledger_on_hand} / "
+              f"{row.ledger_reserved}")
+    print(f"checked {result.checked} stock rows against the ledger: {len(result.mismatches)} mismatches")
+    return 1 if result.mismatches else 0
+
+
 def build_gateway(stack: str, *, schedules: bool = True):
     from .gateway import Gateway
 
@@ -171,6 +187,11 @@ def main(argv: list[str] | None = None) -> int:
     items.add_argument("--dry-run", action="store_true", help="check every row and report, change nothing")
     items.add_argument("--user", default="erp-cli", help="who the price history records (default erp-cli)")
     items.set_defaults(func=cmd_import_items)
+
+    check = sub.add_parser("check", help="check the data's invariants")
+    checks = check.add_subparsers(dest="what", required=True)
+    stock = checks.add_parser("stock", help="every stock balance equals the sum of its ledger (exit 1 if not)")
+    stock.set_defaults(func=cmd_check_stock)
 
     args = parser.parse_args(argv)
     try:

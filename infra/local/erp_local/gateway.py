@@ -140,6 +140,8 @@ class Gateway:
             return self._docs(["openapi.json"] if op == "openapi.json" else parts[2:], service)
         if f"{service}-{op}" in self.functions:
             return self._redirect_internal(f"{service}-{op}", tail)
+        if op in self.functions and self.functions[op].service == service:  # /stock/warehouse-list
+            return self._redirect_internal(op, tail)
         if service in self.functions:
             return self._redirect_internal(service, rest)
         return _error(404, "not_found", f"the {service} service has no operation {op!r}",

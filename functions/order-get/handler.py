@@ -1,0 +1,4 @@
+"""order-get: one order by id or number."""
+from erp_common.http import function_handler
+
+handle = function_handler("order-get")

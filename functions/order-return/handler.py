@@ -1,0 +1,4 @@
+"""order-return: take back shipped goods into stock and record a refund."""
+from erp_common.http import function_handler
+
+handle = function_handler("order-return")

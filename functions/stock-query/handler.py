@@ -1,0 +1,4 @@
+"""stock-query: stock by SKU, warehouse, or low stock only."""
+from erp_common.http import function_handler
+
+handle = function_handler("stock-query")

@@ -1,0 +1,1 @@
+"""Inventory: warehouses, stock per SKU and warehouse, and the immutable stock ledger."""

@@ -1,0 +1,1 @@
+"""Sales: orders, their reservations, payments, shipments, returns and refunds."""

@@ -1,0 +1,144 @@
+"""Sales inputs and outputs.
+
+``order-create`` takes one body in either of two spellings (they can be mixed):
+
+* the clean one: ``{"customer_id": 7, "warehouse_id": 1, "lines": [{"sku": "SKU001", "qty": 2}]}``
+* the seed's: ``{"customer_id": 1, "details": [{"sku_id": "SKU001", "qty_ordered": 2, "unit_price": 100.00}]}``
+
+``lines`` may be spelt ``details``; in a line ``sku`` may be spelt ``sku_id`` or ``sku_code``
+and ``qty`` may be spelt ``quantity`` or ``qty_ordered``. A SKU is named by its id (a JSON
+number) or its code (a JSON string: ``"sku_id": "SKU001"`` is the code SKU001). ``unit_price``
+is optional: prices always come from the catalog, and a ``unit_price`` that differs from the
+catalog price is refused (409), never used. ``customer_id`` (alias ``member_id``) is the member
+buying, if any; ``warehouse_id`` defaults to the default warehouse.
+"""
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import AliasChoices, Field
+
+from ..inventory.schemas import SkuRef
+from ..schemas import Input, Money, Output, PageQuery, PositiveMoney, PositiveQuantity, Quantity, UtcDateTime
+from .models import STATUSES
+
+Status = Literal[STATUSES]  # type: ignore[valid-type]
+
+
+class OrderLineIn(Input):
+    sku: SkuRef = Field(validation_alias=AliasChoices("sku", "sku_id", "sku_code"),
+                        description="SKU id (number) or code (string); also spelt sku_id or sku_code")
+    qty: PositiveQuantity = Field(validation_alias=AliasChoices("qty", "quantity", "qty_ordered"),
+                                  description="also spelt quantity or qty_ordered")
+    unit_price: Money | None = Field(None, description="optional: must equal the catalog price if given")
+
+
+class OrderCreateIn(Input):
+    customer_id: Annotated[int, Field(ge=1)] | None = Field(
+        None, validation_alias=AliasChoices("customer_id", "member_id"), description="the member buying, if any")
+    warehouse_id: Annotated[int, Field(ge=1)] | None = Field(None, description="default: the default warehouse")
+    lines: Annotated[list[OrderLineIn], Field(min_length=1, max_length=100)] = Field(
+        validation_alias=AliasChoices("lines", "details"), description="also spelt details")
+    note: Annotated[str, Field(max_length=255)] = ""
+
+
+class OrderLineOut(Output):
+    line_no: int
+    sku_id: int
+    sku_code: str
+    unit_price: Money
+    quantity: Quantity
+    amount: Money
+    qty_shipped: Quantity
+    qty_returned: Quantity
+    qty_released: Quantity
+
+
+class PaymentOut(Output):
+    id: int
+    amount: Money
+    method: str
+    reference: str
+    created_by: str
+    created_at: UtcDateTime
+
+
+class MovementOut(Output):
+    """A shipment or a refund."""
+
+    id: int
+    amount: Money | None = None
+    reason: str | None = None
+    lines: list[dict]
+    created_by: str
+    created_at: UtcDateTime
+
+
+class OrderSummaryOut(Output):
+    id: int
+    number: str
+    customer_id: int | None
+    warehouse_id: int
+    status: str
+    total_amount: Money
+    paid_amount: Money
+    refunded_amount: Money
+    created_by: str
+    created_at: UtcDateTime
+
+
+class OrderOut(OrderSummaryOut):
+    amount_due: Money
+    note: str
+    updated_at: UtcDateTime
+    paid_at: UtcDateTime | None
+    cancelled_at: UtcDateTime | None
+    cancel_reason: str | None
+    lines: list[OrderLineOut]
+    payments: list[PaymentOut] = []
+    shipments: list[MovementOut] = []
+    refunds: list[MovementOut] = []
+
+
+class OrderRefIn(Input):
+    order: Annotated[int, Field(ge=1)] | Annotated[str, Field(min_length=1, max_length=32)] = Field(
+        description="the order id or number (SO...), in the path or the body")
+
+
+class OrderListIn(PageQuery):
+    status: Status | None = None
+    customer_id: Annotated[int, Field(ge=1)] | None = None
+    date_from: UtcDateTime | None = Field(None, description="created at or after")
+    date_to: UtcDateTime | None = Field(None, description="created before")
+
+
+class OrderPayIn(OrderRefIn):
+    amount: PositiveMoney = Field(description="must equal the amount due")
+    method: Literal["cash", "card", "wechat", "alipay", "transfer", "other"] = "cash"
+    reference: Annotated[str, Field(max_length=100)] = ""
+
+
+class LineQtyIn(Input):
+    line_no: Annotated[int, Field(ge=1)] | None = Field(None, description="the order line (or name the SKU)")
+    sku: SkuRef | None = Field(None, description="the SKU id or code (or name the line)")
+    qty: PositiveQuantity | None = Field(None, validation_alias=AliasChoices("qty", "quantity"))
+
+
+class OrderShipIn(OrderRefIn):
+    lines: Annotated[list[LineQtyIn], Field(max_length=100)] | None = Field(
+        None, description="what to ship; default: everything not shipped yet")
+
+
+class OrderCancelIn(OrderRefIn):
+    reason: Annotated[str, Field(max_length=255)] = ""
+
+
+class OrderReturnIn(OrderRefIn):
+    lines: Annotated[list[LineQtyIn], Field(min_length=1, max_length=100)] | None = Field(
+        None, description="what comes back; default: everything shipped and not returned yet")
+    reason: Annotated[str, Field(max_length=255)] = ""
+
+
+class UnpaidCancelOut(Output):
+    cancelled: list[str]
+    errors: list[dict]

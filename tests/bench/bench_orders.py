@@ -1,0 +1,262 @@
+"""Order-create throughput: the full path (HTTP, auth, validation, pricing, reservation, ledger, outbox,
+publish) through the local gateway on MariaDB, beside the same transaction as raw SQL with PyMySQL.
+
+Each order has 2 lines of 2 different SKUs picked at random from a pool with plenty of stock, so
+the figures measure the work of an order, not a queue on one hot row. The baseline does what
+the service does in its transaction (read the SKUs, lock the 2 stock rows and update them in one
+statement, insert the order, its lines, 2 ledger rows and the outbox event, commit) with no web
+stack, no ORM, no validation and no authentication; the ratio is full / raw orders per second.
+The gateway runs in a process of its own (as a function does in production), so the clients'
+HTTP work does not share its interpreter.
+
+``ERP_BENCH_SECONDS`` (default 4) is roughly how long each run lasts.
+"""
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import random
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from datetime import datetime, timezone
+from decimal import Decimal
+
+from tests.bench.common import Figures, Gateway, run_clients, use_database
+
+CLIENTS = (1, 4, 16)
+SKUS = 200
+STOCK = Decimal(10**9)
+
+
+def _seed() -> tuple[list[int], list[str], int]:
+    """SKUs with plenty of stock, and cashiers' tokens; (sku ids, tokens, warehouse id)."""
+    from sqlalchemy import select
+
+    from erp_common import auth
+    from erp_common.catalog.models import Category, Item, Sku
+    from erp_common.context import Context
+    from erp_common.db import transaction, utcnow
+    from erp_common.identity.models import User, UserRole
+    from erp_common.inventory.models import Warehouse
+    from erp_common.inventory.services import Move, post_moves
+
+    now = utcnow()
+    with transaction() as session:
+        warehouse_id = session.scalar(select(Warehouse.id).where(Warehouse.is_default.is_(True)))
+        category = Category(name="bench", path="/", level=1, sort_order=0, created_at=now, updated_at=now)
+        session.add(category)
+        session.flush()
+        item = Item(name="bench item", category_id=category.id, price=Decimal("10.00"), status="on_sale",
+                    description="", unit="pcs", brand="", spec_names="[]", created_by="bench",
+                    created_at=now, updated_at=now)
+        session.add(item)
+        session.flush()
+        skus = [Sku(item_id=item.id, code=f"BENCH{i:04d}", specs="{}", spec_key=str(i),
+                    price=Decimal("10.00") + i, status="on_sale", created_at=now, updated_at=now)
+                for i in range(SKUS)]
+        session.add_all(skus)
+        session.flush()
+        sku_ids = [s.id for s in skus]
+        ctx = Context(session=session, principal=None, request_id="bench", now=now)
+        post_moves(ctx, [Move(s, warehouse_id, "receipt", on_hand=STOCK) for s in sku_ids], "bench", "seed",
+                   create=True)
+        users = []
+        for i in range(16):
+            user = User(username=f"bench{i}", password_hash="x", full_name="", is_active=True, token_version=1,
+                        created_at=now, updated_at=now, role_rows=[UserRole(role="cashier")])
+            session.add(user)
+            users.append(user)
+        session.flush()
+        tokens = [auth.issue_token(u.id, u.username, ["cashier"], 1).token for u in users]
+    return sku_ids, tokens, warehouse_id
+
+
+def _pair(rng: random.Random, sku_ids: list[int]) -> tuple[int, int]:
+    a, b = rng.sample(sku_ids, 2)
+    return a, b
+
+
+def _requests_per_client(clients: int, rate_guess: float) -> int:
+    seconds = float(os.environ.get("ERP_BENCH_SECONDS", "4"))
+    return max(20, int(rate_guess * seconds / clients))
+
+
+def run_full(url: str | list[str], sku_ids: list[int], tokens: list[str], clients: int, per_client: int,
+             label: str = "full path (HTTP)") -> Figures:
+    import httpx
+
+    urls = [url] if isinstance(url, str) else url
+
+    def make_worker(index: int):
+        http = httpx.Client(base_url=urls[index % len(urls)], timeout=30,
+                            headers={"Authorization": f"Bearer {tokens[index]}"})
+        rng = random.Random(index)
+
+        def work(i: int) -> bool:
+            a, b = _pair(rng, sku_ids)
+            response = http.post("/function/order-create", json={"lines": [{"sku": a, "qty": 1}, {"sku": b, "qty": 2}]})
+            return response.status_code == 201
+
+        http.get("/healthz")  # connect before the clock starts
+        return work
+
+    return run_clients(label, clients, per_client, make_worker)
+
+
+def run_raw(database: str, sku_ids: list[int], warehouse_id: int, clients: int, per_client: int) -> Figures:
+    import pymysql
+
+    def make_worker(index: int):
+        conn = pymysql.connect(host="127.0.0.1", port=3306, user="root", password="", database=database,
+                               autocommit=False, charset="utf8mb4")
+        with conn.cursor() as cur:
+            cur.execute("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED")
+        rng = random.Random(1000 + index)
+
+        def work(i: int) -> bool:
+            a, b = sorted(_pair(rng, sku_ids))
+            qty = {a: Decimal(1), b: Decimal(2)}
+            now = datetime.now(timezone.utc).replace(tzinfo=None)
+            try:
+                with conn.cursor() as cur:
+                    cur.execute("SELECT id, code, price, status FROM skus WHERE id IN (%s, %s)", (a, b))
+                    skus = {r[0]: r for r in cur.fetchall()}
+                    cur.execute("SELECT id, sku_id, on_hand, reserved FROM stock_levels WHERE warehouse_id = %s "
+                                "AND sku_id IN (%s, %s) ORDER BY sku_id FOR UPDATE", (warehouse_id, a, b))
+                    levels = {r[1]: r for r in cur.fetchall()}
+                    for sku_id in (a, b):
+                        if levels[sku_id][2] - levels[sku_id][3] < qty[sku_id]:
+                            conn.rollback()
+                            return False
+                    cur.execute("UPDATE stock_levels SET reserved = CASE id WHEN %s THEN %s WHEN %s THEN %s END, "
+                                "updated_at = %s WHERE id IN (%s, %s)",
+                                (levels[a][0], levels[a][3] + qty[a], levels[b][0], levels[b][3] + qty[b], now,
+                                 levels[a][0], levels[b][0]))
+                    total = sum(skus[s][2] * qty[s] for s in (a, b))
+                    cur.execute("INSERT INTO sales_orders (customer_id, warehouse_id, status, total_amount, "
+                                "paid_amount, refunded_amount, note, created_by, created_at, updated_at) "
+                                "VALUES (NULL, %s, 'pending_payment', %s, 0, 0, '', 'raw', %s, %s)",
+                                (warehouse_id, total, now, now))
+                    order_id = cur.lastrowid
+                    number = f"SO{now:%Y%m%d}{order_id:06d}"
+                    cur.executemany(
+                        "INSERT INTO sales_order_lines (order_id, line_no, sku_id, sku_code, unit_price, quantity, "
+                        "amount, qty_shipped, qty_returned, qty_released) VALUES (%s, %s, %s, %s, %s, %s, %s, 0, 0, 0)",
+                        [(order_id, n + 1, s, skus[s][1], skus[s][2], qty[s], skus[s][2] * qty[s])
+                         for n, s in enumerate((a, b))])
+                    cur.executemany(
+                        "INSERT INTO stock_ledger (stock_level_id, sku_id, warehouse_id, type, qty_on_hand, "
+                        "qty_reserved, on_hand_after, reserved_after, doc_type, doc_id, reason, actor, created_at) "
+                        "VALUES (%s, %s, %s, 'reserve', 0, %s, %s, %s, 'sales_order', %s, '', 'raw', %s)",
+                        [(levels[s][0], s, warehouse_id, qty[s], levels[s][2], levels[s][3] + qty[s], number, now)
+                         for s in (a, b)])
+                    cur.execute("INSERT INTO outbox_events (id, type, version, data, occurred_at, attempts) "
+                                "VALUES (%s, 'order.created', 1, %s, %s, 0)",
+                                (str(uuid.uuid4()), json.dumps({"order_id": order_id, "number": number}), now))
+                conn.commit()
+                return True
+            except pymysql.err.OperationalError:
+                conn.rollback()
+                return False
+
+        return work
+
+    return run_clients("raw SQL (PyMySQL)", clients, per_client, make_worker)
+
+
+class GatewayProcess:
+    """``erp run`` in a process of its own, as the functions run in production: the clients'
+    HTTP work then does not share the server's interpreter (and its GIL). ``ERP_BENCH_INPROCESS=1``
+    uses the in-process ``common.Gateway`` instead."""
+
+    def __init__(self, threads: int = 16) -> None:
+        import socket
+
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        self.url = f"http://127.0.0.1:{port}"
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "erp_local.cli", "run", "--port", str(port), "--threads", str(threads),
+             "--no-migrate"], env={**os.environ, "ERP_ADMIN_PASSWORD": "bench-admin-password"},
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if urllib.request.urlopen(self.url + "/healthz", timeout=1).status == 200:
+                    break
+            except OSError:
+                if time.monotonic() > deadline or self.process.poll() is not None:
+                    self.process.kill()
+                    raise RuntimeError("the gateway did not start") from None
+                time.sleep(0.2)
+
+    def __enter__(self) -> GatewayProcess:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+
+def main() -> None:
+    name = "erp_bench_orders"
+    url = use_database(name)
+    sku_ids, tokens, warehouse_id = _seed()
+    database = url.rsplit("/", 1)[-1].split("?")[0]
+    rows: list[tuple[Figures, Figures, Figures | None]] = []
+    inprocess = os.environ.get("ERP_BENCH_INPROCESS") == "1"
+    with (Gateway(threads=16) if inprocess else GatewayProcess(threads=16)) as gateway, \
+            (contextlib.nullcontext() if inprocess else GatewayProcess(threads=16)) as second:
+        print(f"gateway: {'in this process' if inprocess else 'a process of its own'} ({gateway.url})")
+        urls = [gateway.url] + ([second.url] if second else [])
+        run_full(urls, sku_ids, tokens, 4, 50)  # warm-up: imports, pools, caches
+        for clients in CLIENTS:
+            per_client = _requests_per_client(clients, 300 * min(clients, 4))
+            full = run_full(gateway.url, sku_ids, tokens, clients, per_client)
+            replicas = None
+            if second:
+                replicas = run_full(urls, sku_ids, tokens, clients, per_client, "full path, 2 gateway processes")
+            raw = run_raw(database, sku_ids, warehouse_id, clients, _requests_per_client(clients, 800 * clients))
+            rows.append((full, raw, replicas))
+            time.sleep(0.5)
+    print(Figures.header())
+    for full, raw, replicas in rows:
+        print(full.row())
+        if replicas:
+            print(replicas.row())
+        print(raw.row())
+    print()
+    print("| clients | full orders/s | raw orders/s | ratio full/raw | full p50 ms | full p99 ms "
+          "| 2 processes orders/s | ratio | p99 ms |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for full, raw, replicas in rows:
+        ratio = full.throughput / raw.throughput if raw.throughput else 0.0
+        line = (f"| {full.clients} | {full.throughput:,.0f} | {raw.throughput:,.0f} | {ratio:.2f} | "
+                f"{full.percentile(50):.1f} | {full.percentile(99):.1f} |")
+        if replicas:
+            line += (f" {replicas.throughput:,.0f} | {replicas.throughput / raw.throughput:.2f} | "
+                     f"{replicas.percentile(99):.1f} |")
+        print(line)
+    _check_stock()
+
+
+def _check_stock() -> None:
+    from erp_common.db import transaction
+    from erp_common.inventory.services import check_stock
+
+    with transaction() as session:
+        result = check_stock(session)
+    # The raw baseline writes its own ledger rows the same way, so every row must still agree.
+    print(f"\nstock check after the run: {result.checked} rows, {len(result.mismatches)} mismatches")
+
+
+if __name__ == "__main__":
+    main()
