@@ -10,6 +10,7 @@ from .. import auth
 from ..context import Context
 from ..db import transaction, utcnow
 from ..errors import Conflict, NotFound, TooManyRequests, Unauthorized
+from ..paging import paginate
 from ..schemas import Page
 from .models import User, UserRole
 from .schemas import LoginIn, TokenOut, UserCreateIn, UserIdIn, UserListIn, UserOut, UserUpdateIn
@@ -117,11 +118,7 @@ def list_users(ctx: Context, data: UserListIn) -> Page[UserOut]:
         query = query.where(User.id.in_(select(UserRole.user_id).where(UserRole.role == data.role)))
     if data.is_active is not None:
         query = query.where(User.is_active.is_(data.is_active))
-    total = ctx.session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = ctx.session.scalars(query.order_by(User.id).offset(data.offset).limit(data.page_size)).all()
-    return Page[UserOut](
-        items=[UserOut.model_validate(u) for u in rows], total=total, page=data.page, page_size=data.page_size
-    )
+    return paginate(ctx.session, query, data, UserOut.model_validate, User.id)
 
 
 def _active_admins(session: Session) -> int:

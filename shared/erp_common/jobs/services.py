@@ -12,11 +12,12 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from ..context import Context
 from ..db import transaction, utcnow
 from ..events import redeliver_unprocessed, relay_pending
+from ..paging import paginate
 from ..schemas import Page
 from .models import JobRun
 from .schemas import JobRunListIn, JobRunOut
@@ -91,6 +92,4 @@ def list_runs(ctx: Context, data: JobRunListIn) -> Page[JobRunOut]:
         query = query.where(JobRun.job == data.job)
     if data.status:
         query = query.where(JobRun.status == data.status)
-    total = ctx.session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = ctx.session.scalars(query.order_by(JobRun.id.desc()).offset(data.offset).limit(data.page_size)).all()
-    return Page[JobRunOut](items=[_out(r) for r in rows], total=total, page=data.page, page_size=data.page_size)
+    return paginate(ctx.session, query, data, _out, JobRun.id.desc())
