@@ -22,7 +22,7 @@ from decimal import Decimal
 from typing import Any
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
-from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, OperationalError
 
 from . import db, events, idempotency
 from .auth import authenticate
@@ -314,6 +314,10 @@ def dispatch(op: Operation, event: Any, path: str | None = None) -> dict[str, An
     except IntegrityError as exc:
         log.warning("%s: integrity error %s", op.name, exc.orig)
         return error_response(Conflict("the request conflicts with existing data"), request_id)
+    except (DataError, OverflowError) as exc:  # a value validation let through but a column cannot hold
+        log.warning("%s: value out of range: %s", op.name, exc)
+        return error_response(ValidationFailed("a value is too large or too long to store", code="out_of_range"),
+                              request_id)
     except DBAPIError as exc:
         if db.is_retryable(exc):  # a deadlock or lock wait timeout that outlasted every retry
             log.warning("%s: database busy after retries: %s", op.name, exc.orig)

@@ -55,8 +55,12 @@ PositiveQuantity = Annotated[Quantity, Field(gt=0)]
 UtcDateTime = Annotated[datetime, AfterValidator(_utc), PlainSerializer(_iso, return_type=str, when_used="json")]
 
 
+# A row id: a positive 32-bit integer (MySQL INT), so no client value can overflow a column.
+Id = Annotated[int, Field(ge=1, le=2_147_483_647)]
+
+
 class PageQuery(Input):
-    page: int = Field(1, ge=1, description="page number, from 1")
+    page: int = Field(1, ge=1, le=1_000_000, description="page number, from 1")
     page_size: int = Field(20, ge=1, le=200, description="rows per page, at most 200")
 
     @property

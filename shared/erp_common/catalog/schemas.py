@@ -5,14 +5,13 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field, field_validator
 
-from ..schemas import Input, Money, Output, PageQuery, PositiveMoney, UtcDateTime
+from ..schemas import Id, Input, Money, Output, PageQuery, PositiveMoney, UtcDateTime
 from .specs import SpecError, check_specs
 
 Status = Literal["on_sale", "off_sale"]
 Name = Annotated[str, Field(min_length=1, max_length=200)]
 Code = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._/-]+$")]
 Barcode = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._-]+$")]
-Id = Annotated[int, Field(ge=1)]
 SpecValues = dict[Annotated[str, Field(max_length=30)], Annotated[str, Field(max_length=40)]]
 
 

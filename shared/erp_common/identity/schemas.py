@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 from pydantic import Field, field_validator
 
 from ..auth import ROLES
-from ..schemas import Input, Output, PageQuery, UtcDateTime
+from ..schemas import Id, Input, Output, PageQuery, UtcDateTime
 
 Role = Literal[
     "admin", "manager", "merchandiser", "warehouse", "purchaser", "planner", "cashier", "marketing", "accountant"
@@ -60,11 +60,11 @@ class UserCreateIn(Input):
 
 
 class UserIdIn(Input):
-    user_id: Annotated[int, Field(ge=1)]
+    user_id: Id
 
 
 class UserUpdateIn(Input):
-    user_id: Annotated[int, Field(ge=1)]
+    user_id: Id
     full_name: Annotated[str, Field(max_length=100)] | None = None
     email: Email | None = None
     roles: Annotated[list[Role], Field(min_length=1)] | None = None

@@ -10,11 +10,11 @@ from typing import Annotated, Literal
 
 from pydantic import Field, field_validator
 
-from ..schemas import Input, Output, PageQuery, PositiveQuantity, Quantity, UtcDateTime
+from ..schemas import Id, Input, Output, PageQuery, PositiveQuantity, Quantity, UtcDateTime
 from .models import LEDGER_TYPES
 
-SkuRef = Annotated[int, Field(ge=1)] | Annotated[str, Field(min_length=1, max_length=64)]
-WarehouseId = Annotated[int, Field(ge=1)]
+SkuRef = Id | Annotated[str, Field(min_length=1, max_length=64)]
+WarehouseId = Id
 Reason = Annotated[str, Field(min_length=1, max_length=255)]
 NonNegativeQuantity = Annotated[Quantity, Field(ge=0)]
 LedgerType = Literal[LEDGER_TYPES]  # type: ignore[valid-type]

@@ -19,7 +19,7 @@ from typing import Annotated, Literal
 from pydantic import AliasChoices, Field
 
 from ..inventory.schemas import SkuRef
-from ..schemas import Input, Money, Output, PageQuery, PositiveMoney, PositiveQuantity, Quantity, UtcDateTime
+from ..schemas import Id, Input, Money, Output, PageQuery, PositiveMoney, PositiveQuantity, Quantity, UtcDateTime
 from .models import STATUSES
 
 Status = Literal[STATUSES]  # type: ignore[valid-type]
@@ -34,9 +34,9 @@ class OrderLineIn(Input):
 
 
 class OrderCreateIn(Input):
-    customer_id: Annotated[int, Field(ge=1)] | None = Field(
+    customer_id: Id | None = Field(
         None, validation_alias=AliasChoices("customer_id", "member_id"), description="the member buying, if any")
-    warehouse_id: Annotated[int, Field(ge=1)] | None = Field(None, description="default: the default warehouse")
+    warehouse_id: Id | None = Field(None, description="default: the default warehouse")
     lines: Annotated[list[OrderLineIn], Field(min_length=1, max_length=100)] = Field(
         validation_alias=AliasChoices("lines", "details"), description="also spelt details")
     note: Annotated[str, Field(max_length=255)] = ""
@@ -101,13 +101,13 @@ class OrderOut(OrderSummaryOut):
 
 
 class OrderRefIn(Input):
-    order: Annotated[int, Field(ge=1)] | Annotated[str, Field(min_length=1, max_length=32)] = Field(
+    order: Id | Annotated[str, Field(min_length=1, max_length=32)] = Field(
         description="the order id or number (SO...), in the path or the body")
 
 
 class OrderListIn(PageQuery):
     status: Status | None = None
-    customer_id: Annotated[int, Field(ge=1)] | None = None
+    customer_id: Id | None = None
     date_from: UtcDateTime | None = Field(None, description="created at or after")
     date_to: UtcDateTime | None = Field(None, description="created before")
 
@@ -119,7 +119,7 @@ class OrderPayIn(OrderRefIn):
 
 
 class LineQtyIn(Input):
-    line_no: Annotated[int, Field(ge=1)] | None = Field(None, description="the order line (or name the SKU)")
+    line_no: Id | None = Field(None, description="the order line (or name the SKU)")
     sku: SkuRef | None = Field(None, description="the SKU id or code (or name the line)")
     qty: PositiveQuantity | None = Field(None, validation_alias=AliasChoices("qty", "quantity"))
 
