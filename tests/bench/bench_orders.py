@@ -88,21 +88,30 @@ def _requests_per_client(clients: int, rate_guess: float) -> int:
 
 def run_full(url: str | list[str], sku_ids: list[int], tokens: list[str], clients: int, per_client: int,
              label: str = "full path (HTTP)") -> Figures:
-    import httpx
+    """Each client a keep-alive connection with ``http.client`` (the standard library's): it costs
+    the shared machine about 0.15 ms of CPU a request where httpx costs 0.55 ms, and the clients
+    run beside the gateway on the same cores (the raw baseline's client is PyMySQL, as lean)."""
+    import http.client
+    from urllib.parse import urlsplit
 
     urls = [url] if isinstance(url, str) else url
 
     def make_worker(index: int):
-        http = httpx.Client(base_url=urls[index % len(urls)], timeout=30,
-                            headers={"Authorization": f"Bearer {tokens[index]}"})
+        where = urlsplit(urls[index % len(urls)])
+        conn = http.client.HTTPConnection(where.hostname, where.port, timeout=30)
+        headers = {"Authorization": f"Bearer {tokens[index]}", "Content-Type": "application/json"}
         rng = random.Random(index)
 
         def work(i: int) -> bool:
             a, b = _pair(rng, sku_ids)
-            response = http.post("/function/order-create", json={"lines": [{"sku": a, "qty": 1}, {"sku": b, "qty": 2}]})
-            return response.status_code == 201
+            body = json.dumps({"lines": [{"sku": a, "qty": 1}, {"sku": b, "qty": 2}]})
+            conn.request("POST", "/function/order-create", body, headers)
+            response = conn.getresponse()
+            response.read()
+            return response.status == 201
 
-        http.get("/healthz")  # connect before the clock starts
+        conn.request("GET", "/healthz")  # connect before the clock starts
+        conn.getresponse().read()
         return work
 
     return run_clients(label, clients, per_client, make_worker)
