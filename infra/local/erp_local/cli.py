@@ -183,6 +183,9 @@ def _serve(args: argparse.Namespace, settings, *, sock=None, worker: int = 0, wo
     except KeyboardInterrupt:
         pass
     finally:
+        if workers > 1:  # Ctrl-C reaches every worker and the parent passes SIGTERM on: finish once
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
         if worker == 0:
             print("stopping: finishing background work, closing connections", flush=True)
         server.close()
