@@ -7,6 +7,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8080
 STACK ?= stack.yml
+WORKERS ?= 1
 DEPS := requirements-dev.txt shared/requirements.txt shared/pyproject.toml infra/local/pyproject.toml \
         templates/python3-http-erp/requirements.txt
 STAMP := $(VENV)/.installed
@@ -22,7 +23,7 @@ $(STAMP): $(DEPS)
 install: $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/erp run --host $(HOST) --port $(PORT) --stack $(STACK)
+	$(BIN)/erp run --host $(HOST) --port $(PORT) --stack $(STACK) --workers $(WORKERS)
 
 test: $(STAMP)
 	$(BIN)/pytest

@@ -1,9 +1,17 @@
 """Database access: one engine per process, one transaction per request.
 
 SQLite is the embedded default (WAL, foreign keys, ``BEGIN IMMEDIATE`` so concurrent writers
-queue instead of failing); MySQL 8 / MariaDB 10.11 through PyMySQL in production (pre-ping,
-recycle, READ COMMITTED). ``transaction()`` is the one way to open a unit of work;
-``run_in_transaction()`` retries it on deadlocks and lock timeouts.
+queue instead of failing); MySQL 8 / MariaDB 10.11 through PyMySQL in production (pre-ping
+after idleness, recycle, READ COMMITTED). ``transaction()`` is the one way to open a unit of
+work; ``run_in_transaction()`` retries it on deadlocks and lock timeouts, and on a lost
+connection before its commit was sent.
+
+Pre-ping: a connection idle in the pool for more than ``PING_AFTER_IDLE`` seconds is pinged
+when it is checked out, and replaced if the ping fails (the pessimistic recipe of
+``pool_pre_ping``, which pings at every checkout: one round trip more per request). A
+connection used less than that ago that the server has dropped meanwhile (a restart) fails on
+its first statement; SQLAlchemy then invalidates the whole pool, and ``run_in_transaction``
+runs the unit of work again on a fresh connection, since nothing of it can have committed.
 """
 from __future__ import annotations
 
@@ -20,7 +28,7 @@ from typing import TypeVar
 from sqlalchemy import DateTime, Numeric, create_engine, event, text
 from sqlalchemy.dialects import mysql
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -111,6 +119,30 @@ def _sqlite_engine(url: str) -> Engine:
     return engine
 
 
+# Seconds a pooled connection may sit unused before a checkout pings it (see the module notes).
+PING_AFTER_IDLE = 5.0
+_IDLE_SINCE = "erp_idle_since"
+
+
+def _ping_after_idle(engine: Engine) -> None:
+    @event.listens_for(engine, "checkin")
+    def _checked_in(dbapi_connection, record):
+        if dbapi_connection is not None:
+            record.info[_IDLE_SINCE] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _checked_out(dbapi_connection, record, proxy):
+        idle_since = record.info.pop(_IDLE_SINCE, None)
+        if idle_since is None or time.monotonic() - idle_since < PING_AFTER_IDLE:
+            return  # a new connection, or one that answered a moment ago
+        try:
+            dbapi_connection.ping(False)
+        except Exception as exc:
+            # The pool discards this connection and checks out (or opens) another one.
+            raise DisconnectionError(f"a pooled connection idle for {time.monotonic() - idle_since:.0f}s "
+                                     f"is gone: {exc}") from exc
+
+
 def get_engine() -> Engine:
     global _engine, _sessions, _readonly_sessions
     if _engine is None:
@@ -123,7 +155,7 @@ def get_engine() -> Engine:
                 else:
                     engine = create_engine(
                         url,
-                        pool_pre_ping=True,
+                        pool_pre_ping=False,  # pinged after PING_AFTER_IDLE instead (module notes)
                         pool_recycle=1800,
                         pool_size=settings.db_pool_size,
                         max_overflow=settings.db_pool_size * 2,
@@ -133,6 +165,7 @@ def get_engine() -> Engine:
                         # one more round trip per request for nothing.
                         pool_reset_on_return=None,
                     )
+                    _ping_after_idle(engine)
                 _sessions = sessionmaker(bind=engine, expire_on_commit=False)
                 _readonly_sessions = sessionmaker(
                     bind=engine.execution_options(erp_readonly=True), expire_on_commit=False
@@ -185,13 +218,18 @@ def is_retryable(exc: BaseException) -> bool:
 
 
 def run_in_transaction(work: Callable[[Session], T], *, attempts: int = 5, readonly: bool = False) -> T:
-    """Run ``work`` in one transaction, retrying the whole of it on a deadlock or lock timeout."""
+    """Run ``work`` in one transaction, retrying the whole of it on a deadlock or lock timeout, or
+    on a connection lost before the commit was sent (the server rolled it back: nothing is done)."""
     for attempt in range(1, attempts + 1):
+        committing = False
         try:
             with transaction(readonly=readonly) as session:
-                return work(session)
+                result = work(session)
+                committing = True  # from here a lost connection leaves the outcome unknown: no retry
+                return result
         except DBAPIError as exc:
-            if attempt == attempts or not is_retryable(exc):
+            lost_before_commit = exc.connection_invalidated and not committing
+            if attempt == attempts or not (is_retryable(exc) or lost_before_commit):
                 raise
             log.warning("transaction retried after %s (attempt %d)", exc.orig, attempt)
             time.sleep(0.005 * (2 ** attempt))

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Index, Integer, String, Text, exists, select, update
+from sqlalchemy import Index, Integer, String, Text, exists, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -83,18 +83,18 @@ class Event:
     version: int
 
 
-def new_event(session: Session, type_: str, data: dict[str, Any], version: int = 1) -> OutboxEvent:
-    row = OutboxEvent(
-        id=str(uuid.uuid4()),
-        type=type_,
-        version=version,
-        data=json.dumps(data, default=str, ensure_ascii=False),
-        occurred_at=utcnow(),
-        published_at=None,
-        attempts=0,
-    )
-    session.add(row)
-    return row
+_INSERT_EVENT = insert(OutboxEvent.__table__)  # built once: a Core insert, no unit of work
+
+
+def new_event(session: Session, type_: str, data: dict[str, Any], version: int = 1, *,
+              occurred_at: datetime | None = None) -> OutboxEvent:
+    """Write an event to the outbox in the session's transaction (inserted at once, a Core insert);
+    the row returned is not attached to the session (read it, do not change it)."""
+    values = {"id": str(uuid.uuid4()), "type": type_, "version": version,
+              "data": json.dumps(data, default=str, ensure_ascii=False), "occurred_at": occurred_at or utcnow(),
+              "published_at": None, "attempts": 0}
+    session.execute(_INSERT_EVENT, values)
+    return OutboxEvent(**values)
 
 
 def load_event(session: Session, event_id: str) -> Event | None:

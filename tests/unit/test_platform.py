@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from erp_common import events, idempotency
-from erp_common.db import run_in_transaction, transaction
+from erp_common.db import run_in_transaction, transaction, utcnow
 from erp_common.errors import ValidationFailed
 from erp_common.events import (
     OutboxEvent,
@@ -53,9 +53,8 @@ def test_published_events_are_marked_and_reach_subscribers():
 
 def test_relay_publishes_what_was_left_behind():
     with transaction() as session:
-        row = new_event(session, "test.left-behind", {"x": 1})
-        row.occurred_at = row.occurred_at.replace(year=row.occurred_at.year - 1)
-        event_id = row.id
+        a_year_ago = utcnow() - timedelta(days=365)
+        event_id = new_event(session, "test.left-behind", {"x": 1}, occurred_at=a_year_ago).id
     result = relay_pending()
     assert result["published"] >= 1
     with transaction() as session:
@@ -102,8 +101,7 @@ def test_run_in_transaction_returns_the_work_result():
 def test_subscribers_that_missed_an_event_get_it_again():
     topic = f"test.{uuid.uuid4().hex[:8]}"
     with transaction() as session:
-        old = new_event(session, topic, {"n": 1})
-        old.occurred_at = old.occurred_at.replace(microsecond=0) - timedelta(minutes=5)
+        old = new_event(session, topic, {"n": 1}, occurred_at=utcnow().replace(microsecond=0) - timedelta(minutes=5))
         fresh = new_event(session, topic, {"n": 2})  # too recent: the connector may still deliver it
         old_id, fresh_id = old.id, fresh.id
     with transaction() as session:

@@ -110,29 +110,68 @@ def build_gateway(stack: str, *, schedules: bool = True):
     return Gateway(Path(stack), templates_dir=ROOT / "templates", schedules=schedules)
 
 
-def cmd_run(args: argparse.Namespace) -> int:
+def check_workers(workers: int, redis_url: str) -> None:
+    """``--workers N`` (N > 1) needs Redis: the in-process cache (the users' state, rate limits,
+    idempotency keys) cannot be shared between processes, so each would see a cache of its own."""
+    if workers < 1:
+        raise ConfigError("--workers must be at least 1")
+    if workers > 1 and not redis_url:
+        raise ConfigError(
+            f"--workers {workers} needs REDIS_URL: the in-process cache cannot be shared between processes "
+            "(a revoked token or a used idempotency key would be seen by one worker only). Set REDIS_URL "
+            "or run one worker.")
+
+
+def listening_socket(host: str, port: int, backlog: int = 1024):
+    """The socket every worker accepts on, bound and listening before the workers are forked."""
+    import socket
+
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(backlog)
+    sock.setblocking(False)
+    return sock
+
+
+def reset_after_fork() -> None:
+    """Drop what a process must not share with its parent: database connections, the cache client,
+    the event publisher (its thread did not survive the fork)."""
+    from erp_common.cache import reset_cache
+    from erp_common.db import dispose_engine
+    from erp_common.events import reset_publisher
+
+    dispose_engine()
+    reset_cache()
+    reset_publisher()
+
+
+def _serve(args: argparse.Namespace, settings, *, sock=None, worker: int = 0, workers: int = 1,
+           started: float | None = None) -> int:
+    """Serve the gateway in this process until SIGTERM/SIGINT; worker 0 alone runs the schedules."""
     from waitress.server import create_server
 
-    from erp_common import migrate
-    from erp_common.identity.services import ensure_admin
-
-    started = time.monotonic()
-    settings = _settings(bootstraps_admin=True)
-    if not args.no_migrate:
-        migrate.upgrade()
-    if ensure_admin(settings.admin_username, settings.admin_password) and not settings.production:
-        print(BANNER.format(user=settings.admin_username, password=settings.admin_password), file=sys.stderr)
-    gateway = build_gateway(args.stack)
-    server = create_server(gateway, host=args.host, port=args.port, threads=args.threads, ident="erp-gateway",
-                           max_request_body_size=32 * 1024 * 1024)
-    mode = "embedded" if settings.is_sqlite else "services"
-    print(
-        f"ERP gateway on http://{args.host}:{server.effective_port} ({len(gateway.functions)} functions, "
-        f"{mode}: db={settings.database_url.split('://')[0]}, cache={'redis' if settings.redis_url else 'in-process'}, "
-        f"events={'nats' if settings.nats_url else 'in-process'}) ready in {time.monotonic() - started:.1f}s; "
-        "docs at /docs; Ctrl-C stops it",
-        flush=True,
-    )
+    gateway = build_gateway(args.stack, schedules=worker == 0)
+    if sock is not None:
+        server = create_server(gateway, sockets=[sock], threads=args.threads, ident="erp-gateway",
+                               max_request_body_size=32 * 1024 * 1024)
+        port = sock.getsockname()[1]
+    else:
+        server = create_server(gateway, host=args.host, port=args.port, threads=args.threads, ident="erp-gateway",
+                               max_request_body_size=32 * 1024 * 1024)
+        port = server.effective_port
+    if worker == 0:
+        mode = "embedded" if settings.is_sqlite else "services"
+        print(
+            f"ERP gateway on http://{args.host}:{port} ({len(gateway.functions)} functions, "
+            f"{mode}: db={settings.database_url.split('://')[0]}, "
+            f"cache={'redis' if settings.redis_url else 'in-process'}, "
+            f"events={'nats' if settings.nats_url else 'in-process'}"
+            f"{f', {workers} worker processes' if workers > 1 else ''}) "
+            f"ready in {time.monotonic() - (started or time.monotonic()):.1f}s; docs at /docs; Ctrl-C stops it",
+            flush=True,
+        )
 
     def stop(signum, frame):
         raise KeyboardInterrupt
@@ -144,7 +183,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         pass
     finally:
-        print("stopping: finishing background work, closing connections", flush=True)
+        if workers > 1:  # Ctrl-C reaches every worker and the parent passes SIGTERM on: finish once
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+        if worker == 0:
+            print("stopping: finishing background work, closing connections", flush=True)
         server.close()
         gateway.close()
         from erp_common.db import dispose_engine
@@ -153,6 +196,80 @@ def cmd_run(args: argparse.Namespace) -> int:
         reset_publisher()
         dispose_engine()
     return 0
+
+
+def _run_workers(args: argparse.Namespace, settings, started: float) -> int:
+    """Pre-fork ``args.workers`` processes sharing one listening socket (the kernel spreads the
+    connections); the parent only waits, and passes SIGTERM/SIGINT on."""
+    import os
+
+    sock = listening_socket(args.host, args.port)
+    reset_after_fork()  # nothing opened by the migration or the admin check is inherited
+    sys.stdout.flush()
+    sys.stderr.flush()
+    children: dict[int, int] = {}
+    for worker in range(args.workers):
+        pid = os.fork()
+        if pid == 0:  # the worker
+            code = 1
+            try:
+                signal.signal(signal.SIGINT, signal.SIG_DFL)
+                code = _serve(args, settings, sock=sock, worker=worker, workers=args.workers, started=started)
+            except BaseException:
+                logging.getLogger("erp.gateway").exception("worker %d failed", worker)
+            finally:
+                sys.stdout.flush()
+                sys.stderr.flush()
+                os._exit(code)
+        children[pid] = worker
+    sock.close()
+
+    stopping = False
+
+    def stop(signum, frame):
+        nonlocal stopping
+        stopping = True
+        for pid in list(children):
+            try:
+                os.kill(pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    code = 0
+    while children:
+        try:
+            pid, status = os.wait()
+        except ChildProcessError:
+            break
+        except InterruptedError:
+            continue
+        worker = children.pop(pid, None)
+        if worker is None:
+            continue
+        exit_code = os.waitstatus_to_exitcode(status)
+        if not stopping:  # a worker died on its own: stop the others, report it
+            print(f"erp: worker {worker} exited ({exit_code}); stopping", file=sys.stderr, flush=True)
+            code = 1
+            stop(signal.SIGTERM, None)
+    return code
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from erp_common import migrate
+    from erp_common.identity.services import ensure_admin
+
+    started = time.monotonic()
+    settings = _settings(bootstraps_admin=True)
+    check_workers(args.workers, settings.redis_url)
+    if not args.no_migrate:
+        migrate.upgrade()
+    if ensure_admin(settings.admin_username, settings.admin_password) and not settings.production:
+        print(BANNER.format(user=settings.admin_username, password=settings.admin_password), file=sys.stderr)
+    if args.workers > 1:
+        return _run_workers(args, settings, started)
+    return _serve(args, settings, started=started)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -165,7 +282,10 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--host", default="127.0.0.1")
     run.add_argument("--port", type=int, default=8080)
     run.add_argument("--stack", default=str(ROOT / "stack.yml"), help="stack.yml (default) or stack.ce.yml")
-    run.add_argument("--threads", type=int, default=16)
+    run.add_argument("--threads", type=int, default=16, help="request threads per process (default 16)")
+    run.add_argument("--workers", type=int, default=1,
+                     help="processes sharing the port (default 1); more than 1 needs REDIS_URL, "
+                          "and only the first runs the schedules")
     run.add_argument("--no-migrate", action="store_true", help="do not apply migrations at start-up")
     run.set_defaults(func=cmd_run)
 

@@ -10,13 +10,14 @@ each other. Other domains (sales) reserve, release, ship and take back stock thr
 """
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import case, func, insert, or_, select, update
+from sqlalchemy import Update, bindparam, case, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -48,6 +49,35 @@ from .schemas import (
 
 _levels = StockLevel.__table__
 _ledger = StockLedgerEntry.__table__
+_skus = Sku.__table__
+
+# The statements of the order path, built once: SQLAlchemy then neither rebuilds them nor
+# recomputes their cache key on every call (the values go in as parameters).
+_SKUS_BY_ID = select(_skus.c.id, _skus.c.code, _skus.c.price, _skus.c.status).where(
+    _skus.c.id.in_(bindparam("ids", expanding=True)))
+_SKUS_BY_CODE = select(_skus.c.id, _skus.c.code, _skus.c.price, _skus.c.status).where(
+    _skus.c.code.in_(bindparam("codes", expanding=True)))
+_SKUS_BY_ID_OR_CODE = select(_skus.c.id, _skus.c.code, _skus.c.price, _skus.c.status).where(
+    or_(_skus.c.id.in_(bindparam("ids", expanding=True)), _skus.c.code.in_(bindparam("codes", expanding=True))))
+_LOCK_LEVELS = (select(_levels.c.id, _levels.c.sku_id, _levels.c.on_hand, _levels.c.reserved)
+                .where(_levels.c.warehouse_id == bindparam("warehouse_id"),
+                       _levels.c.sku_id.in_(bindparam("sku_ids", expanding=True)))
+                .order_by(_levels.c.sku_id).with_for_update())
+_INSERT_LEDGER = insert(_ledger)
+
+
+@functools.lru_cache(maxsize=32)
+def _update_levels(rows: int) -> Update:
+    """``UPDATE stock_levels SET on_hand = CASE ..., reserved = CASE ...`` for ``rows`` locked rows,
+    one statement per row count (parameters ``id<k>``, ``on_hand<k>``, ``reserved<k>``, ``ids``)."""
+    ids = [bindparam(f"id{k}", type_=_levels.c.id.type) for k in range(rows)]
+    return update(_levels).where(_levels.c.id.in_(bindparam("ids", expanding=True))).values(
+        on_hand=case(*[(_levels.c.id == ids[k], bindparam(f"on_hand{k}", type_=_levels.c.on_hand.type))
+                       for k in range(rows)]),
+        reserved=case(*[(_levels.c.id == ids[k], bindparam(f"reserved{k}", type_=_levels.c.reserved.type))
+                        for k in range(rows)]),
+        updated_at=bindparam("now", type_=_levels.c.updated_at.type),
+    )
 
 
 # --- warehouses --------------------------------------------------------------------------
@@ -124,16 +154,17 @@ class SkuRow:
 
 def resolve_skus(session: Session, refs: Sequence[int | str], fields: Sequence[str]) -> list[SkuRow]:
     """The SKUs named by id (int) or code (str), in the order given; 404 naming every unknown one."""
-    ids = {r for r in refs if isinstance(r, int)}
-    codes = {r for r in refs if isinstance(r, str)}
-    conditions = []
-    if ids:
-        conditions.append(Sku.id.in_(ids))
-    if codes:
-        conditions.append(Sku.code.in_(codes))
+    ids = sorted({r for r in refs if isinstance(r, int)})
+    codes = sorted({r for r in refs if isinstance(r, str)})
+    if ids and codes:
+        query, params = _SKUS_BY_ID_OR_CODE, {"ids": ids, "codes": codes}
+    elif codes:
+        query, params = _SKUS_BY_CODE, {"codes": codes}
+    else:
+        query, params = _SKUS_BY_ID, {"ids": ids}
     found: dict[int | str, SkuRow] = {}
-    for row in session.execute(select(Sku.id, Sku.code, Sku.price, Sku.status).where(or_(*conditions))):
-        sku = SkuRow(row.id, row.code, row.price, row.status)
+    for row in session.execute(query, params) if refs else ():
+        sku = SkuRow(*row)
         found[sku.id] = sku
         found[sku.code] = sku
     missing = [{"field": f, "message": f"no SKU {r!r}"} for r, f in zip(refs, fields, strict=True) if r not in found]
@@ -171,10 +202,8 @@ class _Level:
 
 def _lock_levels(session: Session, warehouse_id: int, sku_ids: list[int], create: bool) -> dict[int, _Level]:
     """Lock the stock rows of these SKUs in one warehouse (SKU id order); create missing ones if asked."""
-    query = (select(_levels.c.id, _levels.c.sku_id, _levels.c.on_hand, _levels.c.reserved)
-             .where(_levels.c.warehouse_id == warehouse_id, _levels.c.sku_id.in_(sku_ids))
-             .order_by(_levels.c.sku_id).with_for_update())
-    levels = {r.sku_id: _Level(r.id, r.on_hand, r.reserved) for r in session.execute(query)}
+    params = {"warehouse_id": warehouse_id, "sku_ids": sku_ids}
+    levels = {r.sku_id: _Level(r.id, r.on_hand, r.reserved) for r in session.execute(_LOCK_LEVELS, params)}
     missing = [s for s in sku_ids if s not in levels]
     if missing and create:
         for sku_id in missing:  # already in SKU order
@@ -184,7 +213,7 @@ def _lock_levels(session: Session, warehouse_id: int, sku_ids: list[int], create
                                                            reserved=ZERO, updated_at=utcnow()))
             except IntegrityError:
                 pass  # a concurrent first receipt created it: the select below waits for and locks it
-        levels = {r.sku_id: _Level(r.id, r.on_hand, r.reserved) for r in session.execute(query)}
+        levels = {r.sku_id: _Level(r.id, r.on_hand, r.reserved) for r in session.execute(_LOCK_LEVELS, params)}
     return levels
 
 
@@ -236,14 +265,12 @@ def post_moves(ctx: Context, moves: Iterable[Move], doc_type: str, doc_id: str |
         entry["doc_id"] = doc
     if changed:  # one UPDATE for every row (the rows are locked: absolute values are safe)
         ids = sorted(changed)
-        ctx.session.execute(
-            update(_levels).where(_levels.c.id.in_(ids)).values(
-                on_hand=case({i: changed[i].on_hand for i in ids}, value=_levels.c.id),
-                reserved=case({i: changed[i].reserved for i in ids}, value=_levels.c.id),
-                updated_at=now,
-            )
-        )
-        ctx.session.execute(insert(_ledger), entries)
+        params: dict[str, Any] = {"ids": ids, "now": now}
+        for k, level_id in enumerate(ids):
+            level = changed[level_id]
+            params[f"id{k}"], params[f"on_hand{k}"], params[f"reserved{k}"] = level_id, level.on_hand, level.reserved
+        ctx.session.execute(_update_levels(len(ids)), params)
+        ctx.session.execute(_INSERT_LEDGER, entries)
     return entries
 
 

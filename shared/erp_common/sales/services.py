@@ -56,6 +56,8 @@ DOC_TYPE = "sales_order"
 CENT = Decimal("0.0001")
 _orders = SalesOrder.__table__
 _lines = SalesOrderLine.__table__
+_INSERT_ORDER = insert(_orders)  # built once (see inventory.services): the values go in as parameters
+_INSERT_LINES = insert(_lines)
 
 
 def _amount(qty: Decimal, price: Decimal) -> Decimal:
@@ -104,9 +106,9 @@ def create_order(ctx: Context, data: OrderCreateIn) -> OrderOut:
            "created_by": ctx.actor, "created_at": now, "updated_at": now}
 
     def insert_order() -> str:  # called once the stock is locked and known to suffice
-        order_id = session.execute(insert(_orders).values(**row)).inserted_primary_key[0]
+        order_id = session.execute(_INSERT_ORDER, row).inserted_primary_key[0]
         row["id"], number = order_id, order_number(order_id, now)
-        session.execute(insert(_lines), [{"order_id": order_id, **ln} for ln in lines])
+        session.execute(_INSERT_LINES, [{"order_id": order_id, **ln} for ln in lines])
         return number
 
     number = post_moves(ctx, [Move(sku.id, warehouse_id, inv.RESERVE, reserved=ln["quantity"], sku_code=sku.code)

@@ -1,0 +1,88 @@
+"""``erp run --workers N``: processes sharing one listening socket, refused without Redis."""
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import httpx
+import pytest
+
+from erp_common.config import ConfigError
+from erp_local.cli import check_workers, listening_socket, main
+from tests.conftest import ADMIN_PASSWORD, BACKEND, auth
+
+
+def test_more_than_one_worker_needs_redis():
+    check_workers(1, "")
+    check_workers(4, "redis://127.0.0.1:6379/0")
+    with pytest.raises(ConfigError, match="REDIS_URL"):
+        check_workers(2, "")
+    with pytest.raises(ConfigError, match="at least 1"):
+        check_workers(0, "redis://127.0.0.1:6379/0")
+
+
+def test_run_refuses_workers_without_redis_before_touching_anything(monkeypatch, capsys):
+    monkeypatch.setenv("REDIS_URL", "")
+    assert main(["run", "--port", "0", "--workers", "2"]) == 2
+    err = capsys.readouterr().err
+    assert "--workers 2 needs REDIS_URL" in err
+
+
+def test_the_listening_socket_is_bound_before_the_workers_exist():
+    sock = listening_socket("127.0.0.1", 0)
+    try:
+        port = sock.getsockname()[1]
+        with socket.create_connection(("127.0.0.1", port), timeout=2):
+            pass  # accepted into the backlog before anyone calls accept()
+    finally:
+        sock.close()
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as f:
+            return [int(p) for p in f.read().split()]
+    except OSError:
+        return []
+
+
+@pytest.mark.skipif(BACKEND != "services", reason="more than one worker needs Redis (the services backend)")
+def test_two_workers_serve_one_port_and_stop_together(database):
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "erp_local.cli", "run", "--port", str(port), "--workers", "2", "--threads", "4",
+         "--no-migrate"], env=dict(os.environ), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(url + "/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert process.poll() is None, process.stdout.read() if process.stdout else ""
+            assert time.monotonic() < deadline, "the gateway did not start"
+            time.sleep(0.2)
+        assert len(_children(process.pid)) == 2
+        token = httpx.post(url + "/function/user-login",
+                           json={"username": "admin", "password": ADMIN_PASSWORD}).json()["access_token"]
+        for _ in range(10):  # a new connection each: the kernel spreads them over both workers
+            assert httpx.get(url + "/function/user-me", headers=auth(token)).status_code == 200
+        workers = _children(process.pid)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            code = process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            raise
+    assert code == 0
+    for pid in workers:
+        assert not os.path.exists(f"/proc/{pid}") or open(f"/proc/{pid}/stat").read().split()[2] == "Z"
