@@ -375,7 +375,7 @@ def _run(
     status, body, ctx = db.run_in_transaction(work, readonly=readonly)
     replayed = ctx is None
     if ctx is not None:
-        _after_commit(op, ctx)
+        ctx.committed()
     headers = {"X-Request-Id": request_id}
     if replayed:
         headers["Idempotent-Replayed"] = "true"
@@ -408,12 +408,8 @@ def _consume(op: Operation, event: Any, request_id: str) -> dict[str, Any]:
 
     result, ctx = db.run_in_transaction(work)
     if ctx is not None:
-        _after_commit(op, ctx)
+        ctx.committed()
     return json_response(200, result, {"X-Request-Id": request_id})
-
-
-def _after_commit(op: Operation, ctx: Context) -> None:
-    ctx.committed()
 
 
 def _ready(request_id: str) -> dict[str, Any]:

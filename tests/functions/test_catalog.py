@@ -404,6 +404,17 @@ class TestCsv:
         report = client.post("/function/item-import", json={"csv": text}, headers=auth(admin_token)).json()
         assert [(r["row"], r["field"]) for r in report["rejected"]] == [(2, "item_barcode"), (3, None)]
 
+    def test_a_retried_import_creates_nothing_twice(self, client, admin_token, category):
+        name = unique("retry")
+        headers = {**auth(admin_token), "Idempotency-Key": unique("import")}
+        body = {"csv": f"item_name,category_id,item_price\n{name},{category['id']},5\n"}
+        first = client.post("/function/item-import", json=body, headers=headers)
+        second = client.post("/function/item-import", json=body, headers=headers)
+        assert first.json()["created_items"] == 1 and second.json() == first.json()
+        assert second.headers["Idempotent-Replayed"] == "true"
+        found = client.get("/function/item-list", params={"q": name}, headers=auth(admin_token)).json()
+        assert found["total"] == 1
+
     def test_export_round_trips(self, client, admin_token, make_user):
         cat = make_category(client, admin_token)
         item = make_item(client, admin_token, cat["id"], name="导出, \"引号\"", sku_specs={"size": ["S", "M"]},

@@ -60,7 +60,7 @@ operation(
 )(services.get_sku)
 operation(
     "item-import", service="item", summary="Create or update items and SKUs from a CSV file",
-    input=ItemImportIn, output=ImportReportOut, roles=WRITERS,
+    input=ItemImportIn, output=ImportReportOut, roles=WRITERS, idempotent=True,
 )(csv_io.import_items)
 operation(
     "item-export", service="item", summary="Items and SKUs as CSV (the item-import shape)",
