@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Update, bindparam, case, func, insert, or_, select, update
+from sqlalchemy import Select, Update, and_, bindparam, case, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -52,26 +52,52 @@ _ledger = StockLedgerEntry.__table__
 _skus = Sku.__table__
 
 # The statements of the order path, built once: SQLAlchemy then neither rebuilds them nor
-# recomputes their cache key on every call (the values go in as parameters).
-_SKUS_BY_ID = select(_skus.c.id, _skus.c.code, _skus.c.price, _skus.c.status).where(
-    _skus.c.id.in_(bindparam("ids", expanding=True)))
-_SKUS_BY_CODE = select(_skus.c.id, _skus.c.code, _skus.c.price, _skus.c.status).where(
-    _skus.c.code.in_(bindparam("codes", expanding=True)))
-_SKUS_BY_ID_OR_CODE = select(_skus.c.id, _skus.c.code, _skus.c.price, _skus.c.status).where(
-    or_(_skus.c.id.in_(bindparam("ids", expanding=True)), _skus.c.code.in_(bindparam("codes", expanding=True))))
-_LOCK_LEVELS = (select(_levels.c.id, _levels.c.sku_id, _levels.c.on_hand, _levels.c.reserved)
-                .where(_levels.c.warehouse_id == bindparam("warehouse_id"),
-                       _levels.c.sku_id.in_(bindparam("sku_ids", expanding=True)))
-                .order_by(_levels.c.sku_id).with_for_update())
+# recomputes their cache key on every call (the values go in as parameters). Lists of ids are
+# one bound parameter each (``id0``, ``id1``, ...), one statement per length, rather than an
+# "expanding" IN that SQLAlchemy re-renders into new SQL at every execution.
+_SKU_COLUMNS = (_skus.c.id, _skus.c.code, _skus.c.price, _skus.c.status)
+_SKUS_BY_CODE = select(*_SKU_COLUMNS).where(_skus.c.code.in_(bindparam("codes", expanding=True)))
 _INSERT_LEDGER = insert(_ledger)
+
+
+def _id_params(name: str, count: int, column) -> list:
+    return [bindparam(f"{name}{k}", type_=column.type) for k in range(count)]
+
+
+def _ids(name: str, ids: Sequence[int]) -> dict[str, int]:
+    return {f"{name}{k}": value for k, value in enumerate(ids)}
+
+
+@functools.lru_cache(maxsize=32)
+def _skus_by_id(count: int) -> Select:
+    return select(*_SKU_COLUMNS).where(_skus.c.id.in_(_id_params("sku", count, _skus.c.id)))
+
+
+@functools.lru_cache(maxsize=32)
+def _lock_levels_query(count: int) -> Select:
+    """The stock rows of ``count`` SKUs in one warehouse, locked in SKU order."""
+    return (select(_levels.c.id, _levels.c.sku_id, _levels.c.on_hand, _levels.c.reserved)
+            .where(_levels.c.warehouse_id == bindparam("warehouse_id"),
+                   _levels.c.sku_id.in_(_id_params("sku", count, _levels.c.sku_id)))
+            .order_by(_levels.c.sku_id).with_for_update())
+
+
+@functools.lru_cache(maxsize=32)
+def _lock_skus_with_stock_query(count: int) -> Select:
+    """``count`` SKUs with their stock row in one warehouse (if any), SKU and stock rows locked."""
+    stock = _skus.outerjoin(_levels, and_(_levels.c.sku_id == _skus.c.id,
+                                          _levels.c.warehouse_id == bindparam("warehouse_id")))
+    return (select(*_SKU_COLUMNS, _levels.c.id.label("level_id"), _levels.c.on_hand, _levels.c.reserved)
+            .select_from(stock).where(_skus.c.id.in_(_id_params("sku", count, _skus.c.id)))
+            .order_by(_skus.c.id).with_for_update())
 
 
 @functools.lru_cache(maxsize=32)
 def _update_levels(rows: int) -> Update:
     """``UPDATE stock_levels SET on_hand = CASE ..., reserved = CASE ...`` for ``rows`` locked rows,
-    one statement per row count (parameters ``id<k>``, ``on_hand<k>``, ``reserved<k>``, ``ids``)."""
-    ids = [bindparam(f"id{k}", type_=_levels.c.id.type) for k in range(rows)]
-    return update(_levels).where(_levels.c.id.in_(bindparam("ids", expanding=True))).values(
+    one statement per row count (parameters ``id<k>``, ``on_hand<k>``, ``reserved<k>``, ``now``)."""
+    ids = _id_params("id", rows, _levels.c.id)
+    return update(_levels).where(_levels.c.id.in_(ids)).values(
         on_hand=case(*[(_levels.c.id == ids[k], bindparam(f"on_hand{k}", type_=_levels.c.on_hand.type))
                        for k in range(rows)]),
         reserved=case(*[(_levels.c.id == ids[k], bindparam(f"reserved{k}", type_=_levels.c.reserved.type))
@@ -152,25 +178,59 @@ class SkuRow:
     status: str
 
 
+def _codes_to_ids(session: Session, refs: Sequence[int | str]) -> dict[str, int]:
+    codes = sorted({r for r in refs if isinstance(r, str)})
+    return {row.code: row.id for row in session.execute(_SKUS_BY_CODE, {"codes": codes})} if codes else {}
+
+
+def _unknown_skus(refs: Sequence[int | str], fields: Sequence[str], found: dict) -> NotFound | None:
+    missing = [{"field": f, "message": f"no SKU {r!r}"} for r, f in zip(refs, fields, strict=True) if r not in found]
+    if not missing:
+        return None
+    return NotFound(f"unknown SKU: {', '.join(d['field'] for d in missing)}", code="unknown_sku", details=missing)
+
+
 def resolve_skus(session: Session, refs: Sequence[int | str], fields: Sequence[str]) -> list[SkuRow]:
     """The SKUs named by id (int) or code (str), in the order given; 404 naming every unknown one."""
     ids = sorted({r for r in refs if isinstance(r, int)})
     codes = sorted({r for r in refs if isinstance(r, str)})
-    if ids and codes:
-        query, params = _SKUS_BY_ID_OR_CODE, {"ids": ids, "codes": codes}
-    elif codes:
-        query, params = _SKUS_BY_CODE, {"codes": codes}
-    else:
-        query, params = _SKUS_BY_ID, {"ids": ids}
+    rows = session.execute(_SKUS_BY_CODE, {"codes": codes}).all() if codes else []
+    if ids:
+        rows += session.execute(_skus_by_id(len(ids)), _ids("sku", ids)).all()
     found: dict[int | str, SkuRow] = {}
-    for row in session.execute(query, params) if refs else ():
-        sku = SkuRow(*row)
-        found[sku.id] = sku
-        found[sku.code] = sku
-    missing = [{"field": f, "message": f"no SKU {r!r}"} for r, f in zip(refs, fields, strict=True) if r not in found]
-    if missing:
-        raise NotFound(f"unknown SKU: {', '.join(d['field'] for d in missing)}", code="unknown_sku", details=missing)
+    for row in rows:
+        found[row.id] = found[row.code] = SkuRow(*row)
+    error = _unknown_skus(refs, fields, found)
+    if error:
+        raise error
     return [found[r] for r in refs]
+
+
+def lock_skus_with_stock(session: Session, warehouse_id: int, refs: Sequence[int | str],
+                         fields: Sequence[str]) -> tuple[list[SkuRow], dict[tuple[int, int], Level]]:
+    """The SKUs named by id or code, in the order given, read together with their stock rows in
+    ``warehouse_id``, both locked (SKU id order, so the lock order of ``post_moves``), in one
+    round trip; 404 naming every unknown SKU. The levels go to ``post_moves(..., locked=...)``.
+
+    Reading the price and status under the lock means an order is priced with what is current
+    when its stock is taken. SKUs named by code are looked up first (one plain read more).
+    """
+    codes = _codes_to_ids(session, refs)
+    ids = sorted({codes.get(r, -1) if isinstance(r, str) else r for r in refs} - {-1})
+    found: dict[int | str, SkuRow] = {}
+    levels: dict[tuple[int, int], Level] = {}
+    if ids:
+        params = {"warehouse_id": warehouse_id, **_ids("sku", ids)}
+        # A Core statement on the session's connection: the same transaction, without the ORM's
+        # result handling (~70 us a SELECT here).
+        for row in session.connection().execute(_lock_skus_with_stock_query(len(ids)), params):
+            found[row.id] = found[row.code] = SkuRow(row.id, row.code, row.price, row.status)
+            if row.level_id is not None:
+                levels[(warehouse_id, row.id)] = Level(row.level_id, row.on_hand, row.reserved)
+    error = _unknown_skus(refs, fields, found)
+    if error:
+        raise error
+    return [found[r] for r in refs], levels
 
 
 def sku_ref(value: str) -> int | str:
@@ -194,16 +254,18 @@ class Move:
 
 
 @dataclass
-class _Level:
+class Level:
+    """A locked stock row: its id and balances (``post_moves`` updates them as it applies moves)."""
+
     id: int
     on_hand: Decimal
     reserved: Decimal
 
 
-def _lock_levels(session: Session, warehouse_id: int, sku_ids: list[int], create: bool) -> dict[int, _Level]:
+def _lock_levels(session: Session, warehouse_id: int, sku_ids: list[int], create: bool) -> dict[int, Level]:
     """Lock the stock rows of these SKUs in one warehouse (SKU id order); create missing ones if asked."""
-    params = {"warehouse_id": warehouse_id, "sku_ids": sku_ids}
-    levels = {r.sku_id: _Level(r.id, r.on_hand, r.reserved) for r in session.execute(_LOCK_LEVELS, params)}
+    query, params = _lock_levels_query(len(sku_ids)), {"warehouse_id": warehouse_id, **_ids("sku", sku_ids)}
+    levels = {r.sku_id: Level(r.id, r.on_hand, r.reserved) for r in session.connection().execute(query, params)}
     missing = [s for s in sku_ids if s not in levels]
     if missing and create:
         for sku_id in missing:  # already in SKU order
@@ -213,37 +275,41 @@ def _lock_levels(session: Session, warehouse_id: int, sku_ids: list[int], create
                                                            reserved=ZERO, updated_at=utcnow()))
             except IntegrityError:
                 pass  # a concurrent first receipt created it: the select below waits for and locks it
-        levels = {r.sku_id: _Level(r.id, r.on_hand, r.reserved) for r in session.execute(_LOCK_LEVELS, params)}
+        levels = {r.sku_id: Level(r.id, r.on_hand, r.reserved) for r in session.execute(query, params)}
     return levels
 
 
 def post_moves(ctx: Context, moves: Iterable[Move], doc_type: str, doc_id: str | Callable[[], str], *,
-               create: bool = False) -> list[dict[str, Any]]:
+               create: bool = False, locked: dict[tuple[int, int], Level] | None = None) -> list[dict[str, Any]]:
     """Apply moves atomically and write their ledger rows; 409 if any would go negative.
 
     ``create`` makes stock rows that do not exist yet (receipts, transfers in, counts); without
     it a SKU with no stock row simply has nothing available. ``doc_id`` may be a callable: it is
     called once the stock is locked and known to suffice (a new order inserts itself there, so a
-    refused order writes nothing).
+    refused order writes nothing). ``locked`` is what ``lock_skus_with_stock`` read and locked
+    for these moves, by (warehouse id, SKU id): those rows are not locked again.
     """
     moves = sorted(moves, key=lambda mv: (mv.warehouse_id, mv.sku_id))
-    by_warehouse: dict[int, list[int]] = {}
-    for mv in moves:
-        skus = by_warehouse.setdefault(mv.warehouse_id, [])
-        if not skus or skus[-1] != mv.sku_id:
-            skus.append(mv.sku_id)
-    levels: dict[tuple[int, int], _Level] = {}
-    for warehouse_id, sku_ids in by_warehouse.items():  # warehouse order, then SKU order
-        for sku_id, level in _lock_levels(ctx.session, warehouse_id, sku_ids, create).items():
-            levels[(warehouse_id, sku_id)] = level
+    if locked is not None:
+        levels = locked
+    else:
+        by_warehouse: dict[int, list[int]] = {}
+        for mv in moves:
+            skus = by_warehouse.setdefault(mv.warehouse_id, [])
+            if not skus or skus[-1] != mv.sku_id:
+                skus.append(mv.sku_id)
+        levels = {}
+        for warehouse_id, sku_ids in by_warehouse.items():  # warehouse order, then SKU order
+            for sku_id, level in _lock_levels(ctx.session, warehouse_id, sku_ids, create).items():
+                levels[(warehouse_id, sku_id)] = level
     now, actor = ctx.now, ctx.actor
     entries: list[dict[str, Any]] = []
     short: list[dict[str, Any]] = []
-    changed: dict[int, _Level] = {}
+    changed: dict[int, Level] = {}
     for mv in moves:
         level = levels.get((mv.warehouse_id, mv.sku_id))
         if level is None:
-            level = _Level(0, ZERO, ZERO)
+            level = Level(0, ZERO, ZERO)
         on_hand, reserved = level.on_hand + mv.on_hand, level.reserved + mv.reserved
         if on_hand < 0 or reserved < 0 or on_hand - reserved < 0 or level.id == 0:
             wanted = max(-mv.on_hand, mv.reserved, ZERO)
@@ -265,7 +331,7 @@ def post_moves(ctx: Context, moves: Iterable[Move], doc_type: str, doc_id: str |
         entry["doc_id"] = doc
     if changed:  # one UPDATE for every row (the rows are locked: absolute values are safe)
         ids = sorted(changed)
-        params: dict[str, Any] = {"ids": ids, "now": now}
+        params: dict[str, Any] = {"now": now}
         for k, level_id in enumerate(ids):
             level = changed[level_id]
             params[f"id{k}"], params[f"on_hand{k}"], params[f"reserved{k}"] = level_id, level.on_hand, level.reserved

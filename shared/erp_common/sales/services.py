@@ -29,7 +29,7 @@ from ..context import Context
 from ..db import ZERO, run_in_transaction, transaction, utcnow
 from ..errors import Conflict, NotFound, ValidationFailed
 from ..inventory import models as inv
-from ..inventory.services import Move, SkuRow, post_moves, resolve_skus, resolve_warehouse
+from ..inventory.services import Move, SkuRow, lock_skus_with_stock, post_moves, resolve_warehouse
 from ..jobs.schemas import JobRunOut
 from ..jobs.services import run_job
 from ..paging import paginate, within
@@ -93,7 +93,8 @@ def create_order(ctx: Context, data: OrderCreateIn) -> OrderOut:
     """
     session, now = ctx.session, ctx.now
     warehouse_id = resolve_warehouse(session, data.warehouse_id)
-    skus = resolve_skus(session, [ln.sku for ln in data.lines], [f"lines[{i}].sku" for i in range(len(data.lines))])
+    skus, levels = lock_skus_with_stock(session, warehouse_id, [ln.sku for ln in data.lines],
+                                        [f"lines[{i}].sku" for i in range(len(data.lines))])
     _check_lines(data, skus)
     lines = [
         {"line_no": i + 1, "sku_id": sku.id, "sku_code": sku.code, "unit_price": sku.price, "quantity": line.qty,
@@ -112,7 +113,8 @@ def create_order(ctx: Context, data: OrderCreateIn) -> OrderOut:
         return number
 
     number = post_moves(ctx, [Move(sku.id, warehouse_id, inv.RESERVE, reserved=ln["quantity"], sku_code=sku.code)
-                              for sku, ln in zip(skus, lines, strict=True)], DOC_TYPE, insert_order)[0]["doc_id"]
+                              for sku, ln in zip(skus, lines, strict=True)], DOC_TYPE, insert_order,
+                        locked=levels)[0]["doc_id"]
 
     ctx.emit("order.created", {
         "order_id": row["id"], "number": number, "customer_id": data.customer_id, "warehouse_id": warehouse_id,
