@@ -235,8 +235,8 @@ def _query_dict(event: Any) -> dict[str, Any]:
     return out
 
 
-def read_input(op: Operation, event: Any, path: str) -> tuple[BaseModel | None, str]:
-    """Build and validate the operation's input from path, query and JSON body."""
+def read_input(op: Operation, event: Any, path: str) -> tuple[BaseModel | None, dict[str, Any]]:
+    """Build and validate the operation's input from path, query and JSON body (and return that payload)."""
     payload: dict[str, Any] = {}
     method = (getattr(event, "method", "GET") or "GET").upper()
     raw = getattr(event, "body", b"") or b""
@@ -265,11 +265,10 @@ def read_input(op: Operation, event: Any, path: str) -> tuple[BaseModel | None, 
             raise NotFound(f"no such path {path!r} for {op.name}", code="unknown_path")
     elif path.strip("/"):
         raise NotFound(f"no such path {path!r} for {op.name}", code="unknown_path")
-    canonical = json.dumps(payload, sort_keys=True, default=str)
     if op.input is None:
-        return None, canonical
+        return None, payload
     try:
-        return op.input.model_validate(payload), canonical
+        return op.input.model_validate(payload), payload
     except ValidationError as exc:
         raise validation_error(exc) from None
 
@@ -307,8 +306,11 @@ def dispatch(op: Operation, event: Any, path: str | None = None) -> dict[str, An
         key = _header(event, idempotency.HEADER) if op.idempotent else None
         if key is not None:
             key = idempotency.validate_key(key)
-        data, canonical = read_input(op, event, path)
-        return _run(op, data, principal, request_id, key, idempotency.request_hash(method, path, canonical))
+        data, payload = read_input(op, event, path)
+        req_hash = ""
+        if key is not None:  # what a retry with the same key must repeat
+            req_hash = idempotency.request_hash(method, path, json.dumps(payload, sort_keys=True, default=str))
+        return _run(op, data, principal, request_id, key, req_hash)
     except ErpError as err:
         return error_response(err, request_id)
     except IntegrityError as exc:
@@ -364,7 +366,10 @@ def _run(
         if isinstance(result, RawResponse):
             session.flush()
             return op.status, result, ctx
-        body = json.dumps(_serialise(op, result), ensure_ascii=False, separators=(",", ":"))
+        if isinstance(result, BaseModel) and op.output is not None:
+            body = result.model_dump_json()  # pydantic-core writes it: compact UTF-8, as json.dumps below
+        else:
+            body = json.dumps(_serialise(op, result), ensure_ascii=False, separators=(",", ":"))
         if record is not None:
             idempotency.complete(record, op.status, body)
         session.flush()
