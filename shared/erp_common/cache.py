@@ -7,11 +7,14 @@ Values are strings (callers store JSON); every Redis key is prefixed with ``ERP_
 """
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from typing import Protocol
 
 from .config import get_settings
+
+log = logging.getLogger(__name__)
 
 PREFIX = "erp:"
 
@@ -83,19 +86,153 @@ class MemoryCache:
             self._data.clear()
 
 
+class TrackedCopy:
+    """This process's copy of Redis keys under some prefixes, kept true by Redis itself.
+
+    One connection of its own asks Redis for ``CLIENT TRACKING ON BCAST PREFIX ...`` (RESP3): from
+    then on Redis pushes on it the name of every key under those prefixes that anyone sets,
+    deletes, or that expires. ``get`` first drains what has been pushed so far (a non-blocking poll
+    of that socket), then answers from memory or, on a miss, from Redis, and keeps the value only if
+    no invalidation arrived while it was being read. So a value changed in Redis is not served
+    from here once Redis has told this process, which it does as it performs the change, before
+    it answers the writer. If the tracking connection fails, the copy is dropped and every read
+    goes to Redis until it is back. (redis-py's own client-side cache does this too, but needs
+    Redis 7.4; this works from Redis 6.)
+    """
+
+    MAX_AGE = 30.0  # seconds a value is kept even if nothing changes (a safety net, not the mechanism)
+    MAX_ENTRIES = 10_000
+    RETRY_AFTER = 5.0  # seconds between attempts to set tracking up again after a failure
+
+    def __init__(self, client, prefixes: tuple[str, ...]) -> None:
+        self._client = client
+        self._prefixes = prefixes
+        self._lock = threading.Lock()
+        self._conn = None
+        self._retry_at = 0.0
+        self._values: dict[str, tuple[str | None, float]] = {}
+        self._generation = 0  # counts invalidations: a read keeps its value only if it did not move
+        self._drainer: threading.Thread | None = None
+        self._closed = False
+
+    def covers(self, key: str) -> bool:
+        return key.startswith(self._prefixes)
+
+    def get(self, key: str) -> str | None:
+        with self._lock:
+            tracking = self._drain()
+            if tracking:
+                item = self._values.get(key)
+                if item is not None and item[1] > time.monotonic():
+                    return item[0]
+            generation = self._generation
+        value = self._client.get(key)
+        if tracking:
+            with self._lock:
+                if self._drain() and self._generation == generation:
+                    if len(self._values) >= self.MAX_ENTRIES:
+                        self._values.pop(next(iter(self._values)))
+                    self._values[key] = (value, time.monotonic() + self.MAX_AGE)
+        return value
+
+    # --- the tracking connection (always under self._lock) ---------------------------------
+
+    def _drain(self) -> bool:
+        """Apply every invalidation Redis has sent; False if there is no working tracking connection."""
+        conn = self._conn or self._connect()
+        if conn is None:
+            return False
+        try:
+            while conn.can_read(0):
+                conn.read_response(push_request=True)
+        except Exception as exc:
+            log.warning("client-side cache: the tracking connection failed (%s); reading from Redis", exc)
+            self._drop()
+            return False
+        return True
+
+    def _connect(self):
+        if self._closed or time.monotonic() < self._retry_at:
+            return None
+        conn = None
+        try:
+            conn = self._client.connection_pool.make_connection()
+            conn.connect()
+            # redis-py hands pushed invalidations to this handler (its own client-side cache uses it).
+            conn._parser.set_invalidation_push_handler(self._invalidate)
+            conn.send_command("CLIENT", "TRACKING", "ON", "BCAST",
+                              *(arg for prefix in self._prefixes for arg in ("PREFIX", prefix)))
+            if conn.read_response() not in ("OK", b"OK"):
+                raise RuntimeError("CLIENT TRACKING was refused")
+        except Exception as exc:
+            log.warning("client-side cache unavailable (%s): reading from Redis", exc)
+            if conn is not None:
+                conn.disconnect()
+            self._retry_at = time.monotonic() + self.RETRY_AFTER
+            return None
+        self._conn = conn
+        if self._drainer is None:  # drains the pushes of a process that is not being asked anything
+            self._drainer = threading.Thread(target=self._drain_idle, name="cache-tracking", daemon=True)
+            self._drainer.start()
+        return conn
+
+    def _drop(self) -> None:
+        if self._conn is not None:
+            try:
+                self._conn.disconnect()
+            except Exception:
+                pass
+        self._conn = None
+        self._values.clear()
+        self._generation += 1
+        self._retry_at = time.monotonic() + self.RETRY_AFTER
+
+    def _invalidate(self, message) -> None:
+        keys = message[1] if len(message) > 1 else None
+        self._generation += 1
+        if keys is None:  # FLUSHDB / FLUSHALL
+            self._values.clear()
+            return
+        for key in keys:
+            self._values.pop(key.decode() if isinstance(key, bytes) else key, None)
+
+    def _drain_idle(self) -> None:
+        while not self._closed:
+            time.sleep(1.0)
+            with self._lock:
+                if self._conn is not None:
+                    self._drain()
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            self._drop()
+
+
 class RedisCache:
-    """The same interface on Redis (redis-py's client is thread-safe and pools connections)."""
+    """The same interface on Redis (redis-py's client is thread-safe and pools connections).
+
+    Keys under ``TRACKED`` (the users' states, read by every authenticated request) are read
+    through a ``TrackedCopy``: no round trip to Redis while they do not change.
+    """
+
+    TRACKED = ("auth:",)
 
     def __init__(self, url: str, prefix: str = PREFIX) -> None:
         import redis
 
         self._prefix = prefix
         self._redis = redis.Redis.from_url(
-            url, decode_responses=True, socket_timeout=2, socket_connect_timeout=2, health_check_interval=30
+            url, decode_responses=True, socket_timeout=2, socket_connect_timeout=2, health_check_interval=30,
+            protocol=3,  # the tracking connection needs RESP3 pushes (Redis 6 and later)
         )
+        self._tracked = TrackedCopy(self._redis, tuple(prefix + p for p in self.TRACKED))
 
     def get(self, key: str) -> str | None:
-        return self._redis.get(self._prefix + key)
+        key = self._prefix + key
+        if self._tracked.covers(key):
+            return self._tracked.get(key)
+        return self._redis.get(key)
 
     def set(self, key: str, value: str, ttl: int) -> None:
         self._redis.set(self._prefix + key, value, ex=ttl)
@@ -117,6 +254,9 @@ class RedisCache:
     def ping(self) -> None:
         self._redis.ping()
 
+    def close(self) -> None:
+        self._tracked.close()
+
 
 _lock = threading.Lock()
 _cache: Cache | None = None
@@ -135,4 +275,6 @@ def get_cache() -> Cache:
 def reset_cache() -> None:
     global _cache
     with _lock:
+        if isinstance(_cache, RedisCache):
+            _cache.close()
         _cache = None

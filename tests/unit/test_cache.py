@@ -47,3 +47,74 @@ def test_memory_cache_stays_bounded():
         cache.set(f"k{i}", "v", ttl=60)
     assert cache.get("k49") == "v"
     assert sum(cache.get(f"k{i}") is not None for i in range(50)) <= 10
+
+
+# --- the tracked copy of the users' states (Redis only) ----------------------------------
+
+needs_redis = pytest.mark.skipif(not os.environ.get("REDIS_URL"), reason="needs Redis (ERP_TEST_BACKEND=services)")
+
+
+@pytest.fixture
+def two_processes():
+    """Two caches on one Redis, as two processes (replicas) have; closed afterwards."""
+    caches = [RedisCache(os.environ["REDIS_URL"], os.environ["ERP_CACHE_PREFIX"]) for _ in range(2)]
+    yield caches
+    for cache in caches:
+        cache.close()
+
+
+def _served_locally(cache: RedisCache, key: str) -> bool:
+    full = os.environ["ERP_CACHE_PREFIX"] + key
+    return full in cache._tracked._values
+
+
+@needs_redis
+def test_a_tracked_read_is_kept_in_process_and_a_change_elsewhere_reaches_it_at_once(two_processes):
+    reader, writer = two_processes
+    key = f"auth:user:{uuid.uuid4().hex}"
+    writer.set(key, "v1", ttl=60)
+    assert reader.get(key) == "v1"
+    assert _served_locally(reader, key)
+    assert reader.get(key) == "v1"  # from memory
+    writer.set(key, "v2", ttl=60)  # another process changes it: the very next read sees it
+    assert reader.get(key) == "v2"
+    writer.delete(key)
+    assert reader.get(key) is None
+    reader.get(key)
+    writer.set(key, "v3", ttl=60)  # a cached miss is invalidated too
+    assert reader.get(key) == "v3"
+
+
+@needs_redis
+def test_a_tracked_value_that_expires_in_redis_is_not_served(two_processes):
+    reader, writer = two_processes
+    key = f"auth:user:{uuid.uuid4().hex}"
+    writer.set(key, "v", ttl=1)
+    assert reader.get(key) == "v"
+    time.sleep(1.5)
+    assert reader.get(key) is None
+
+
+@needs_redis
+def test_keys_outside_the_tracked_prefixes_are_always_read_from_redis(two_processes):
+    reader, writer = two_processes
+    key = f"sku:{uuid.uuid4().hex}"
+    writer.set(key, "v", ttl=60)
+    assert reader.get(key) == "v"
+    assert not _served_locally(reader, key)
+
+
+@needs_redis
+def test_a_lost_tracking_connection_drops_the_copy_and_reads_go_to_redis(two_processes):
+    import redis
+
+    reader, writer = two_processes
+    key = f"auth:user:{uuid.uuid4().hex}"
+    writer.set(key, "v1", ttl=60)
+    assert reader.get(key) == "v1" and _served_locally(reader, key)
+    # Cut the tracking connection as a Redis restart would: its invalidations can no longer arrive.
+    port = reader._tracked._conn._sock.getsockname()[1]
+    redis.Redis.from_url(os.environ["REDIS_URL"]).client_kill(f"127.0.0.1:{port}")
+    writer.set(key, "v2", ttl=60)
+    assert reader.get(key) == "v2"  # the cut is noticed: the copy is dropped and Redis answers
+    assert not _served_locally(reader, key)
