@@ -10,7 +10,9 @@ The gateway runs in a process of its own (as a function does in production), so 
 HTTP work does not share its interpreter. A second row sends the same clients to one
 ``erp run --workers 2`` (``ERP_BENCH_WORKERS``): processes sharing the port, one interpreter each.
 
-``ERP_BENCH_SECONDS`` (default 4) is roughly how long each run lasts.
+``ERP_BENCH_SECONDS`` (default 6) is roughly how long each row's runs last in all, spread over
+``ERP_BENCH_ROUNDS`` (default 3) rounds that alternate the full path, the workers and the raw
+baseline; a row adds its rounds up (requests over seconds, latencies pooled).
 """
 from __future__ import annotations
 
@@ -82,7 +84,7 @@ def _pair(rng: random.Random, sku_ids: list[int]) -> tuple[int, int]:
 
 
 def _requests_per_client(clients: int, rate_guess: float) -> int:
-    seconds = float(os.environ.get("ERP_BENCH_SECONDS", "4"))
+    seconds = float(os.environ.get("ERP_BENCH_SECONDS", "6"))
     return max(20, int(rate_guess * seconds / clients))
 
 
@@ -225,22 +227,29 @@ def main() -> None:
     rows: list[tuple[Figures, Figures, Figures | None]] = []
     inprocess = os.environ.get("ERP_BENCH_INPROCESS") == "1"
     workers = int(os.environ.get("ERP_BENCH_WORKERS", "2"))
+    rounds = int(os.environ.get("ERP_BENCH_ROUNDS", "3"))
     with (Gateway(threads=16) if inprocess else GatewayProcess(threads=16)) as gateway, \
             (contextlib.nullcontext() if inprocess else GatewayProcess(threads=16, workers=workers)) as second:
-        print(f"gateway: {'in this process' if inprocess else 'a process of its own'} ({gateway.url})")
+        print(f"gateway: {'in this process' if inprocess else 'a process of its own'} ({gateway.url}); "
+              f"{rounds} alternating rounds per row")
         run_full(gateway.url, sku_ids, tokens, 4, 50)  # warm-up: imports, pools, caches
         if second:
             run_full(second.url, sku_ids, tokens, 16, 20)  # every worker's pools and caches
         for clients in CLIENTS:
-            per_client = _requests_per_client(clients, 300 * min(clients, 4))
-            full = run_full(gateway.url, sku_ids, tokens, clients, per_client)
-            replicas = None
-            if second:
-                replicas = run_full(second.url, sku_ids, tokens, clients, per_client,
-                                    f"full path, erp run --workers {workers}")
-            raw = run_raw(database, sku_ids, warehouse_id, clients, _requests_per_client(clients, 800 * clients))
-            rows.append((full, raw, replicas))
-            time.sleep(0.5)
+            # The three runs alternate, a short round each, so a drift of this shared machine (the
+            # database growing, another process waking) weighs on all of them alike.
+            # Rough rates on a 2-vCPU machine, so each run lasts about ERP_BENCH_SECONDS in all.
+            per_client = _requests_per_client(clients, 150 * min(clients, 2) / rounds)
+            raw_per_client = _requests_per_client(clients, 350 * min(clients, 3) / rounds)
+            full, replicas, raw = [], [], []
+            for _ in range(rounds):
+                full.append(run_full(gateway.url, sku_ids, tokens, clients, per_client))
+                if second:
+                    replicas.append(run_full(second.url, sku_ids, tokens, clients, per_client,
+                                             f"full path, erp run --workers {workers}"))
+                raw.append(run_raw(database, sku_ids, warehouse_id, clients, raw_per_client))
+                time.sleep(0.2)
+            rows.append((Figures.merge(full), Figures.merge(raw), Figures.merge(replicas) if replicas else None))
     print(Figures.header())
     for full, raw, replicas in rows:
         print(full.row())
@@ -249,16 +258,18 @@ def main() -> None:
         print(raw.row())
     print()
     print("| clients | full orders/s | raw orders/s | ratio full/raw | full p50 ms | full p99 ms "
-          f"| {workers} workers orders/s | ratio | p99 ms |")
-    print("|---|---|---|---|---|---|---|---|---|")
+          f"| {workers} workers orders/s | ratio | p50 ms | p99 ms |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for full, raw, replicas in rows:
         ratio = full.throughput / raw.throughput if raw.throughput else 0.0
         line = (f"| {full.clients} | {full.throughput:,.0f} | {raw.throughput:,.0f} | {ratio:.2f} | "
                 f"{full.percentile(50):.1f} | {full.percentile(99):.1f} |")
         if replicas:
             line += (f" {replicas.throughput:,.0f} | {replicas.throughput / raw.throughput:.2f} | "
-                     f"{replicas.percentile(99):.1f} |")
+                     f"{replicas.percentile(50):.1f} | {replicas.percentile(99):.1f} |")
         print(line)
+    print("\nraw SQL latency: " + ", ".join(f"{raw.clients} clients p50 {raw.percentile(50):.1f} ms, "
+                                            f"p99 {raw.percentile(99):.1f} ms" for _, raw, _ in rows))
     _check_stock()
 
 

@@ -85,6 +85,13 @@ class Figures:
                 f"{self.percentile(50):.1f} | {self.percentile(99):.1f} |")
 
     @staticmethod
+    def merge(runs: list[Figures]) -> Figures:
+        """Several rounds of one measurement as one: requests over seconds, latencies pooled."""
+        first = runs[0]
+        return Figures(first.label, first.clients, sum(r.requests for r in runs), sum(r.errors for r in runs),
+                       sum(r.seconds for r in runs), [x for r in runs for x in r.latencies_ms])
+
+    @staticmethod
     def header() -> str:
         return ("| what | clients | requests | errors | per second | p50 ms | p99 ms |\n"
                 "|---|---|---|---|---|---|---|")
