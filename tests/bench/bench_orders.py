@@ -3,8 +3,9 @@ publish) through the local gateway on MariaDB, beside the same transaction as ra
 
 Each order has 2 lines of 2 different SKUs picked at random from a pool with plenty of stock, so
 the figures measure the work of an order, not a queue on one hot row. The baseline does what
-the service does in its transaction (read the SKUs, lock the 2 stock rows and update them in one
-statement, insert the order, its lines, 2 ledger rows and the outbox event, commit) with no web
+the service does in its transaction (read the SKUs with their 2 stock rows and lock them in one
+query, update the stock rows in one statement, insert the order, its lines, 2 ledger rows and the
+outbox event, commit) with no web
 stack, no ORM, no validation and no authentication; the ratio is full / raw orders per second.
 The gateway runs in a process of its own (as a function does in production), so the clients'
 HTTP work does not share its interpreter. A second row sends the same clients to one
@@ -27,8 +28,9 @@ import urllib.request
 import uuid
 from datetime import datetime, timezone
 from decimal import Decimal
+from pathlib import Path
 
-from tests.bench.common import Figures, Gateway, run_clients, use_database
+from tests.bench.common import CpuMeter, Figures, Gateway, pids_named, run_clients, use_database
 
 CLIENTS = (1, 4, 16)
 SKUS = 200
@@ -135,11 +137,13 @@ def run_raw(database: str, sku_ids: list[int], warehouse_id: int, clients: int, 
             now = datetime.now(timezone.utc).replace(tzinfo=None)
             try:
                 with conn.cursor() as cur:
-                    cur.execute("SELECT id, code, price, status FROM skus WHERE id IN (%s, %s)", (a, b))
-                    skus = {r[0]: r for r in cur.fetchall()}
-                    cur.execute("SELECT id, sku_id, on_hand, reserved FROM stock_levels WHERE warehouse_id = %s "
-                                "AND sku_id IN (%s, %s) ORDER BY sku_id FOR UPDATE", (warehouse_id, a, b))
-                    levels = {r[1]: r for r in cur.fetchall()}
+                    # As the service does: the SKUs and their stock rows read and locked in one query.
+                    cur.execute("SELECT s.id, s.code, s.price, s.status, l.id, l.sku_id, l.on_hand, l.reserved "
+                                "FROM skus s LEFT JOIN stock_levels l ON l.sku_id = s.id AND l.warehouse_id = %s "
+                                "WHERE s.id IN (%s, %s) ORDER BY s.id FOR UPDATE", (warehouse_id, a, b))
+                    rows = cur.fetchall()
+                    skus = {r[0]: r[:4] for r in rows}
+                    levels = {r[5]: r[4:] for r in rows}
                     for sku_id in (a, b):
                         if levels[sku_id][2] - levels[sku_id][3] < qty[sku_id]:
                             conn.rollback()
@@ -208,6 +212,17 @@ class GatewayProcess:
                     raise RuntimeError("the gateway did not start") from None
                 time.sleep(0.2)
 
+    def pids(self) -> list[int]:
+        """The gateway's process and its workers (Linux: children read from /proc)."""
+        children = []
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == self.process.pid:
+                    children.append(int(stat.parent.name))
+            except (OSError, ValueError, IndexError):
+                continue
+        return [self.process.pid, *children]
+
     def __enter__(self) -> GatewayProcess:
         return self
 
@@ -228,6 +243,7 @@ def main() -> None:
     inprocess = os.environ.get("ERP_BENCH_INPROCESS") == "1"
     workers = int(os.environ.get("ERP_BENCH_WORKERS", "2"))
     rounds = int(os.environ.get("ERP_BENCH_ROUNDS", "3"))
+    meters: list[tuple[int, CpuMeter | None, int, CpuMeter, int]] = []
     with (Gateway(threads=16) if inprocess else GatewayProcess(threads=16)) as gateway, \
             (contextlib.nullcontext() if inprocess else GatewayProcess(threads=16, workers=workers)) as second:
         print(f"gateway: {'in this process' if inprocess else 'a process of its own'} ({gateway.url}); "
@@ -242,14 +258,23 @@ def main() -> None:
             per_client = _requests_per_client(clients, 150 * min(clients, 2) / rounds)
             raw_per_client = _requests_per_client(clients, 350 * min(clients, 3) / rounds)
             full, replicas, raw = [], [], []
+            services = {"MariaDB": lambda: pids_named("mariadbd"),
+                        "Redis + NATS": lambda: pids_named("redis-server") + pids_named("nats-server"),
+                        "clients (this process)": lambda: [os.getpid()]}
+            served_meter = CpuMeter({"gateway": (second or gateway).pids, **services}) if not inprocess else None
+            raw_meter = CpuMeter(services)
             for _ in range(rounds):
                 full.append(run_full(gateway.url, sku_ids, tokens, clients, per_client))
                 if second:
-                    replicas.append(run_full(second.url, sku_ids, tokens, clients, per_client,
-                                             f"full path, erp run --workers {workers}"))
-                raw.append(run_raw(database, sku_ids, warehouse_id, clients, raw_per_client))
+                    with served_meter:
+                        replicas.append(run_full(second.url, sku_ids, tokens, clients, per_client,
+                                                 f"full path, erp run --workers {workers}"))
+                with raw_meter:
+                    raw.append(run_raw(database, sku_ids, warehouse_id, clients, raw_per_client))
                 time.sleep(0.2)
             rows.append((Figures.merge(full), Figures.merge(raw), Figures.merge(replicas) if replicas else None))
+            meters.append((clients, served_meter, sum(r.requests for r in replicas), raw_meter,
+                           sum(r.requests for r in raw)))
     print(Figures.header())
     for full, raw, replicas in rows:
         print(full.row())
@@ -268,6 +293,17 @@ def main() -> None:
             line += (f" {replicas.throughput:,.0f} | {replicas.throughput / raw.throughput:.2f} | "
                      f"{replicas.percentile(50):.1f} | {replicas.percentile(99):.1f} |")
         print(line)
+    print("\nWhere the CPU goes, ms per order (user + system time of each process; the kernel's network "
+          "work is in the machine's share only):\n\n| run | clients | gateway | MariaDB | Redis + NATS | "
+          "clients (bench) | machine busy |\n|---|---|---|---|---|---|---|")
+    for clients, served, served_requests, raw_meter, raw_requests in meters:
+        for label, meter, requests in ((f"erp run --workers {workers}", served, served_requests),
+                                       ("raw SQL (PyMySQL)", raw_meter, raw_requests)):
+            if meter is None or not requests:
+                continue
+            ms = meter.per_request_ms(requests)
+            print(f"| {label} | {clients} | {ms.get('gateway', 0):.2f} | {ms['MariaDB']:.2f} | "
+                  f"{ms['Redis + NATS']:.2f} | {ms['clients (this process)']:.2f} | {meter.busy_share():.0%} |")
     print("\nraw SQL latency: " + ", ".join(f"{raw.clients} clients p50 {raw.percentile(50):.1f} ms, "
                                             f"p99 {raw.percentile(99):.1f} ms" for _, raw, _ in rows))
     _check_stock()

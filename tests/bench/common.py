@@ -131,5 +131,66 @@ def run_clients(label: str, clients: int, requests_per_client: int,
     return Figures(label, clients, len(flat), sum(errors), seconds, flat)
 
 
+class CpuMeter:
+    """CPU time spent by named groups of processes and by the whole machine, read from /proc (Linux;
+    elsewhere it measures nothing). ``groups`` maps a name to a callable giving the group's pids."""
+
+    def __init__(self, groups: dict[str, Callable[[], list[int]]]) -> None:
+        self.groups = groups
+        self.spent: dict[str, float] = {name: 0.0 for name in groups}
+        self.machine_busy = 0.0
+        self.machine_total = 0.0
+        self._tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+    def _process_seconds(self, pid: int) -> float:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            return 0.0
+        return (int(fields[11]) + int(fields[12])) / self._tick  # utime + stime
+
+    def _machine(self) -> tuple[float, float]:
+        try:
+            with open("/proc/stat") as f:
+                values = [int(v) for v in f.readline().split()[1:9]]
+        except OSError:
+            return 0.0, 0.0
+        idle = values[3] + values[4]
+        return (sum(values) - idle) / self._tick, sum(values) / self._tick
+
+    def __enter__(self) -> CpuMeter:
+        self._pids = {name: pids() for name, pids in self.groups.items()}
+        self._start = {name: sum(self._process_seconds(p) for p in pids) for name, pids in self._pids.items()}
+        self._machine_start = self._machine()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for name, pids in self._pids.items():
+            self.spent[name] += sum(self._process_seconds(p) for p in pids) - self._start[name]
+        busy, total = self._machine()
+        self.machine_busy += busy - self._machine_start[0]
+        self.machine_total += total - self._machine_start[1]
+
+    def per_request_ms(self, requests: int) -> dict[str, float]:
+        return {name: 1000 * seconds / requests for name, seconds in self.spent.items()} if requests else {}
+
+    def busy_share(self) -> float:
+        return self.machine_busy / self.machine_total if self.machine_total else 0.0
+
+
+def pids_named(name: str) -> list[int]:
+    """The pids of processes whose command line starts with a program called ``name`` (Linux)."""
+    found = []
+    for entry in Path("/proc").glob("[0-9]*"):
+        try:
+            argv0 = (entry / "cmdline").read_bytes().split(b"\0", 1)[0].decode(errors="replace")
+        except OSError:
+            continue
+        if Path(argv0).name == name:
+            found.append(int(entry.name))
+    return found
+
+
 def median(values: list[float]) -> float:
     return statistics.median(values) if values else 0.0
