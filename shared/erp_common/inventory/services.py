@@ -215,8 +215,7 @@ def lock_skus_with_stock(session: Session, warehouse_id: int, refs: Sequence[int
     Reading the price and status under the lock means an order is priced with what is current
     when its stock is taken. SKUs named by code are looked up first (one plain read more).
     """
-    codes = _codes_to_ids(session, refs)
-    ids = sorted({codes.get(r, -1) if isinstance(r, str) else r for r in refs} - {-1})
+    ids = sorted({r for r in refs if isinstance(r, int)} | set(_codes_to_ids(session, refs).values()))
     found: dict[int | str, SkuRow] = {}
     levels: dict[tuple[int, int], Level] = {}
     if ids:
@@ -275,7 +274,7 @@ def _lock_levels(session: Session, warehouse_id: int, sku_ids: list[int], create
                                                            reserved=ZERO, updated_at=utcnow()))
             except IntegrityError:
                 pass  # a concurrent first receipt created it: the select below waits for and locks it
-        levels = {r.sku_id: Level(r.id, r.on_hand, r.reserved) for r in session.execute(query, params)}
+        levels = {r.sku_id: Level(r.id, r.on_hand, r.reserved) for r in session.connection().execute(query, params)}
     return levels
 
 
