@@ -100,7 +100,9 @@ class TrackedCopy:
     Redis 7.4; this works from Redis 6.)
     """
 
-    MAX_AGE = 30.0  # seconds a value is kept even if nothing changes (a safety net, not the mechanism)
+    # Seconds a value is kept even if nothing changes: not the mechanism, a bound on the damage
+    # should the tracking connection be cut without the socket noticing (no FIN reaches it).
+    MAX_AGE = 10.0
     MAX_ENTRIES = 10_000
     RETRY_AFTER = 5.0  # seconds between attempts to set tracking up again after a failure
 
