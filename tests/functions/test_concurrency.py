@@ -3,7 +3,7 @@
 Many clients (threads, each with its own HTTP connection) are released at once by a barrier:
 200 of them race for the last 10 units of a SKU; 200 race for 2 SKUs with their lines in
 opposite orders (a deadlock, should one happen, is retried: never a 500); 50 send one create
-with one Idempotency-Key.
+with one Idempotency-Key; 20 create items with one SKU code.
 """
 from __future__ import annotations
 
@@ -117,3 +117,22 @@ def test_one_key_sent_50_times_at_once_makes_one_order(gateway, cashiers, make_s
     assert len({r.json()["number"] for r in responses}) == 1
     assert sum(r.headers.get("Idempotent-Replayed") == "true" for r in responses) == 49
     assert stock_of(sku_id) == (Decimal(100), Decimal(2))
+
+
+def test_one_sku_code_created_20_times_at_once_is_taken_once_and_every_refusal_names_the_field(gateway,
+                                                                                               admin_token):
+    code = unique("RACE-")
+
+    def create(http: httpx.Client, i: int) -> httpx.Response:
+        body = {"name": unique("race"), "category_id": 1, "price": "5.00", "skus": [{"specs": {}, "code": code}]}
+        return http.post("/function/item-create", json=body, headers=auth(admin_token))
+
+    responses = race(gateway, 20, create)
+    assert Counter(r.status_code for r in responses) == {201: 1, 409: 19}, [r.text for r in responses][:3]
+    for response in responses:
+        if response.status_code == 409:
+            # Refused by the service's check ("skus[0].code") or, when another request took the code
+            # between that check and the insert, by the database's unique key ("code").
+            error = response.json()["error"]
+            assert error["code"] in ("sku_code_taken", "already_taken"), error
+            assert error["details"][0]["field"] in ("skus[0].code", "code"), error
