@@ -278,6 +278,31 @@ class TestUpdate:
         assert history == [(None, "100", "120", "admin"), (s["id"], "100", "120", "admin"),
                            (s["id"], "120", "99.9", "admin"), (m["id"], "150", "120", "admin")]
 
+    def test_a_new_item_barcode_moves_to_its_only_sku(self, client, admin_token, category):
+        old, new = unique("690"), unique("692")
+        item = make_item(client, admin_token, category["id"], barcode=old)
+        assert item["skus"][0]["barcode"] == old
+        client.get("/function/sku-get", params={"barcode": old}, headers=auth(admin_token))  # cached
+        response = client.patch(f"/function/item-update/{item['id']}", json={"barcode": new},
+                                headers=auth(admin_token))
+        assert response.status_code == 200, response.text
+        assert response.json()["barcode"] == new and response.json()["skus"][0]["barcode"] == new
+        scanned = client.get("/function/sku-get", params={"barcode": new}, headers=auth(admin_token))
+        assert scanned.status_code == 200 and scanned.json()["id"] == item["skus"][0]["id"]
+        assert_error(client.get("/function/sku-get", params={"barcode": old}, headers=auth(admin_token)), 404)
+        # Taken by another SKU: 409 naming the field, and nothing changes.
+        other = make_item(client, admin_token, category["id"], barcode=unique("693"))
+        taken = {"name": "改", "barcode": other["barcode"]}
+        assert_error(client.patch(f"/function/item-update/{item['id']}", json=taken, headers=auth(admin_token)),
+                     409, "barcode_taken", "barcode")
+        assert get_item(client, admin_token, item["id"])["barcode"] == new
+        # An item with specs, or a SKU with a barcode of its own, keeps its SKUs' barcodes.
+        own = unique("694")
+        kept = make_item(client, admin_token, category["id"], barcode=unique("695"),
+                         skus=[{"specs": {}, "code": unique("OWN-"), "barcode": own}])
+        client.patch(f"/function/item-update/{kept['id']}", json={"barcode": unique("696")}, headers=auth(admin_token))
+        assert get_item(client, admin_token, kept["id"])["skus"][0]["barcode"] == own
+
     def test_update_invalidates_the_cached_reads(self, client, admin_token, category):
         barcode = unique("690")
         item = make_item(client, admin_token, category["id"], barcode=barcode)

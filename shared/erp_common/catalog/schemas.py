@@ -130,7 +130,8 @@ class ItemUpdateIn(Input):
     description: Annotated[str, Field(max_length=5000)] | None = None
     unit: Annotated[str, Field(min_length=1, max_length=20)] | None = None
     brand: Annotated[str, Field(max_length=100)] | None = None
-    barcode: Barcode | None = None
+    barcode: Barcode | None = Field(None, description="the item's barcode; also its SKU's when it has no specs "
+                                                      "and that SKU carries the item's barcode")
     status: Status | None = Field(None, description="on_sale or off_sale: applies to the item and all its SKUs")
     skus: Annotated[list[SkuUpdateIn], Field(max_length=500)] | None = None
 

@@ -485,10 +485,27 @@ def _find_sku(item: Item, ref_id: int | None, code: str | None, field: str) -> S
                    details=[{"field": f"{field}.{'id' if ref_id is not None else 'code'}", "message": "no such SKU"}])
 
 
+def _sku_following_barcode(item: Item, data: ItemUpdateIn) -> Sku | None:
+    """The SKU whose barcode moves with the item's in this update: the one SKU of an item without
+    specs, when it carries the item's barcode (or none) and the update does not set it itself."""
+    if data.barcode is None or data.barcode == item.barcode or len(item.skus) != 1 or json.loads(item.spec_names):
+        return None
+    (sku,) = item.skus
+    if sku.barcode not in (None, item.barcode):
+        return None
+    if any(c.barcode is not None and (c.id == sku.id or c.code == sku.code) for c in data.skus or []):
+        return None
+    return sku
+
+
 def _check_update(session: Session, item: Item, data: ItemUpdateIn) -> list[tuple[Sku, str]]:
     """Every check of an item-update, before anything changes: the SKUs it names, in order."""
     if data.category_id is not None and data.category_id != item.category_id:
         _category(session, data.category_id)
+    follower = _sku_following_barcode(item, data)
+    if follower is not None and session.scalar(select(Sku.id).where(Sku.barcode == data.barcode,
+                                                                    Sku.id != follower.id)) is not None:
+        raise barcode_taken(data.barcode, "barcode")
     found: list[tuple[Sku, str]] = []
     for i, change in enumerate(data.skus or []):
         field = f"skus[{i}]"
@@ -509,6 +526,10 @@ def apply_update(ctx: Context, item: Item, data: ItemUpdateIn) -> list[str]:
     keys_before = item_keys(item)
     changed: list[str] = []
     price_changes: list[dict[str, Any]] = []
+    follower = _sku_following_barcode(item, data)
+    if follower is not None:  # what a till scans must be the item's new barcode
+        follower.barcode, follower.updated_at = data.barcode, ctx.now
+        changed.append(f"skus.{follower.code}")
     for name in ("name", "description", "unit", "brand", "barcode"):
         value = getattr(data, name)
         if value is not None and value != getattr(item, name):
@@ -571,6 +592,8 @@ def update_item(ctx: Context, data: ItemUpdateIn) -> ItemOut:
     list of ``{"id": 5}`` or ``{"code": "..."}`` with a new ``price`` (the SKU then keeps its own
     price), ``"follow_item_price": true``, a ``barcode`` or a ``status``. Each price change is kept
     in the price history (who, when, old and new price) and emitted as ``item.price_changed``.
+    A new ``barcode`` of an item without specs moves to its SKU too when the SKU carried the old
+    one (or none): what the till scans follows the item (409 naming ``barcode`` if it is taken).
     """
     item = _item(ctx.session, data.item_id, for_update=True)
     apply_update(ctx, item, data)
