@@ -51,7 +51,7 @@ def _children(pid: int) -> list[int]:
 
 
 @pytest.mark.skipif(BACKEND != "services", reason="more than one worker needs Redis (the services backend)")
-def test_two_workers_serve_one_port_and_stop_together(database):
+def test_two_workers_serve_one_port_and_stop_together(database, make_user):
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
@@ -75,6 +75,17 @@ def test_two_workers_serve_one_port_and_stop_together(database):
                            json={"username": "admin", "password": ADMIN_PASSWORD}).json()["access_token"]
         for _ in range(10):  # a new connection each: the kernel spreads them over both workers
             assert httpx.get(url + "/function/user-me", headers=auth(token)).status_code == 200
+        # Each worker keeps the users' states it has read (a copy Redis keeps true): disabling a
+        # user must reach both at once, so the very next request anywhere refuses the token.
+        user_id, user_token = make_user("cashier")
+        for _ in range(10):
+            assert httpx.get(url + "/function/user-me", headers=auth(user_token)).status_code == 200
+        disabled = httpx.patch(f"{url}/function/user-update/{user_id}", json={"is_active": False},
+                               headers=auth(token))
+        assert disabled.status_code == 200, disabled.text
+        for _ in range(10):
+            refused = httpx.get(url + "/function/user-me", headers=auth(user_token))
+            assert refused.status_code == 401 and refused.json()["error"]["code"] == "user_disabled", refused.text
         workers = _children(process.pid)
     finally:
         process.send_signal(signal.SIGTERM)
