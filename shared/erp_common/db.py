@@ -16,6 +16,7 @@ runs the unit of work again on a fresh connection, since nothing of it can have 
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -25,7 +26,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TypeVar
 
-from sqlalchemy import DateTime, Numeric, create_engine, event, text
+from sqlalchemy import DateTime, Numeric, UniqueConstraint, create_engine, event, text
 from sqlalchemy.dialects import mysql
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
@@ -215,6 +216,31 @@ def is_retryable(exc: BaseException) -> bool:
         if isinstance(exc, OperationalError) and "database is locked" in str(orig):
             return True
     return False
+
+
+_MYSQL_DUPLICATE = re.compile(r"Duplicate entry .* for key '(?:\w+\.)?(\w+)'")
+_SQLITE_UNIQUE = re.compile(r"UNIQUE constraint failed: ([\w.]+(?:, [\w.]+)*)")
+
+
+def unique_key_field(exc: BaseException) -> str | None:
+    """The field a refused write clashed on, when the database refused it for a unique key.
+
+    Read from the message (MySQL/MariaDB 1062 names the key, which for a one-column key is the
+    column; SQLite names the columns); a constraint's ``info["field"]`` says which input field it
+    stands for when that is not its last column.
+    """
+    text = str(getattr(exc, "orig", exc))
+    if match := _MYSQL_DUPLICATE.search(text):
+        name, columns = match.group(1), [match.group(1)]
+        found = [c for t in Base.metadata.tables.values() for c in t.constraints if c.name == name]
+    elif match := _SQLITE_UNIQUE.search(text):
+        parts = [p.rsplit(".", 1) for p in match.group(1).split(", ")]
+        table, columns = Base.metadata.tables.get(parts[0][0]), [column for _, column in parts]
+        found = [c for c in (table.constraints if table is not None else ())
+                 if isinstance(c, UniqueConstraint) and [col.name for col in c.columns] == columns]
+    else:
+        return None
+    return found[0].info.get("field", columns[-1]) if found else columns[-1]
 
 
 def run_in_transaction(work: Callable[[Session], T], *, attempts: int = 5, readonly: bool = False) -> T:

@@ -334,28 +334,15 @@ def dispatch(op: Operation, event: Any, path: str | None = None) -> dict[str, An
         return _internal_error(op, request_id)
 
 
-# Unique keys whose name is not the column a client sends.
-_UNIQUE_KEY_FIELDS = {"uq_category_sibling_name": "name", "uq_sku_item_specs": "specs", "spec_key": "specs",
-                      "uq_idempotency_key": idempotency.HEADER, "key": idempotency.HEADER}
-_MYSQL_DUPLICATE = re.compile(r"Duplicate entry .* for key '(?:\w+\.)?(\w+)'")
-_SQLITE_UNIQUE = re.compile(r"UNIQUE constraint failed: ([\w.]+(?:, [\w.]+)*)")
-
-
 def integrity_conflict(exc: IntegrityError) -> Conflict:
     """409 for a write the database refused: a unique value taken, naming its field when known.
 
     Services check uniqueness first and answer with precise fields (``sku_specs[0].code``); this
     is what a request gets when another one took the value between that check and the insert.
     """
-    text = str(exc.orig)
-    field = None
-    if match := _MYSQL_DUPLICATE.search(text):  # MySQL/MariaDB 1062, key named after its column
-        field = match.group(1)
-    elif match := _SQLITE_UNIQUE.search(text):  # "table.a, table.b": the last column names it
-        field = match.group(1).split(", ")[-1].rsplit(".", 1)[-1]
+    field = db.unique_key_field(exc)
     if field is None:
         return Conflict("the request conflicts with existing data")
-    field = _UNIQUE_KEY_FIELDS.get(field, field)
     return Conflict(f"the {field} is already taken (by a request that was being handled at the same time)",
                     code="already_taken", details=[{"field": field, "message": "already taken"}])
 

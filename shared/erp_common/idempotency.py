@@ -34,7 +34,8 @@ class IdempotencyRecord(Base):
     response_body: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
-    __table_args__ = (UniqueConstraint("operation", "principal", "key", name="uq_idempotency_key"),)
+    __table_args__ = (UniqueConstraint("operation", "principal", "key", name="uq_idempotency_key",
+                                       info={"field": HEADER}),)
 
 
 @dataclass(frozen=True)

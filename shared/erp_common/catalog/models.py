@@ -31,7 +31,8 @@ class Category(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
-    __table_args__ = (UniqueConstraint("parent_id", "name", name="uq_category_sibling_name"),)
+    # ``info["field"]``: the input field a clash names (see ``db.unique_key_field``).
+    __table_args__ = (UniqueConstraint("parent_id", "name", name="uq_category_sibling_name", info={"field": "name"}),)
 
 
 class Item(Base):
@@ -73,7 +74,7 @@ class Sku(Base):
 
     item: Mapped[Item] = relationship(back_populates="skus")
 
-    __table_args__ = (UniqueConstraint("item_id", "spec_key", name="uq_sku_item_specs"),)
+    __table_args__ = (UniqueConstraint("item_id", "spec_key", name="uq_sku_item_specs", info={"field": "specs"}),)
 
 
 class PriceChange(Base):

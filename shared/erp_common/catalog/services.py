@@ -498,11 +498,10 @@ def _sku_following_barcode(item: Item, data: ItemUpdateIn) -> Sku | None:
     return sku
 
 
-def _check_update(session: Session, item: Item, data: ItemUpdateIn) -> list[tuple[Sku, str]]:
+def _check_update(session: Session, item: Item, data: ItemUpdateIn, follower: Sku | None) -> list[tuple[Sku, str]]:
     """Every check of an item-update, before anything changes: the SKUs it names, in order."""
     if data.category_id is not None and data.category_id != item.category_id:
         _category(session, data.category_id)
-    follower = _sku_following_barcode(item, data)
     if follower is not None and session.scalar(select(Sku.id).where(Sku.barcode == data.barcode,
                                                                     Sku.id != follower.id)) is not None:
         raise barcode_taken(data.barcode, "barcode")
@@ -522,11 +521,11 @@ def _check_update(session: Session, item: Item, data: ItemUpdateIn) -> list[tupl
 
 def apply_update(ctx: Context, item: Item, data: ItemUpdateIn) -> list[str]:
     """Apply an item-update to a loaded item, all or nothing; return the names of what changed."""
-    found = _check_update(ctx.session, item, data)
+    follower = _sku_following_barcode(item, data)
+    found = _check_update(ctx.session, item, data, follower)
     keys_before = item_keys(item)
     changed: list[str] = []
     price_changes: list[dict[str, Any]] = []
-    follower = _sku_following_barcode(item, data)
     if follower is not None:  # what a till scans must be the item's new barcode
         follower.barcode, follower.updated_at = data.barcode, ctx.now
         changed.append(f"skus.{follower.code}")
