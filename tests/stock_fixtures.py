@@ -55,17 +55,13 @@ def main_warehouse(database) -> int:
 @pytest.fixture(scope="session")
 def put_stock(database, main_warehouse):
     """``put_stock(sku_id, qty, warehouse_id=None)``: receive stock through the ledger (no HTTP)."""
-    from erp_common.context import Context
-    from erp_common.db import run_in_transaction, utcnow
-    from erp_common.inventory.services import Move, post_moves
+    from erp_common import uow
+    from erp_common.inventory.api import RECEIPT, StockDocument, StockLine, post_stock
 
     def put(sku_id: int, qty, warehouse_id: int | None = None) -> None:
-        def work(session):
-            ctx = Context(session=session, principal=None, request_id=uuid.uuid4().hex, now=utcnow())
-            post_moves(ctx, [Move(sku_id, warehouse_id or main_warehouse, "receipt", on_hand=Decimal(str(qty)))],
-                       "test", "setup", create=True)
-
-        run_in_transaction(work)
+        doc = StockDocument("test", f"setup-{uuid.uuid4().hex[:8]}", [
+            StockLine(sku_id, warehouse_id or main_warehouse, RECEIPT, Decimal(str(qty)))])
+        uow.run(lambda ctx: post_stock(ctx, doc), uow.system_caller("test-setup"))
 
     return put
 

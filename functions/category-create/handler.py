@@ -1,4 +1,4 @@
-"""category-create: create a category, at the top level or under a parent."""
+"""category-create: Create a category (top level or under a parent)."""
 from erp_common.http import function_handler
 
-handle = function_handler("category-create")
+handle = function_handler("catalog", "category-create")

@@ -1,4 +1,4 @@
-"""category-list: the category tree, each category with its children and path."""
+"""category-list: The category tree."""
 from erp_common.http import function_handler
 
-handle = function_handler("category-list")
+handle = function_handler("catalog", "category-list")

@@ -1,4 +1,4 @@
-"""category-update: rename, reorder or move a category with its subtree."""
+"""category-update: Rename, reorder or move a category."""
 from erp_common.http import function_handler
 
-handle = function_handler("category-update")
+handle = function_handler("catalog", "category-update")

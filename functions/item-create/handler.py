@@ -1,4 +1,4 @@
-"""item-create: create an item and its SKUs, one per spec combination."""
+"""item-create: Create an item and its SKUs (one per spec combination)."""
 from erp_common.http import function_handler
 
-handle = function_handler("item-create")
+handle = function_handler("catalog", "item-create")

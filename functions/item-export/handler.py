@@ -1,4 +1,4 @@
-"""item-export: items and SKUs as CSV, in the item-import shape."""
+"""item-export: Items and SKUs as CSV (the item-import shape)."""
 from erp_common.http import function_handler
 
-handle = function_handler("item-export")
+handle = function_handler("catalog", "item-export")

@@ -1,4 +1,4 @@
-"""item-get: one item with its category and SKUs (cached)."""
+"""item-get: One item with its category and SKUs."""
 from erp_common.http import function_handler
 
-handle = function_handler("item-get")
+handle = function_handler("catalog", "item-get")

@@ -1,4 +1,4 @@
-"""item-import: create or update items and SKUs from CSV, with a report of rejected rows."""
+"""item-import: Create or update items and SKUs from a CSV file."""
 from erp_common.http import function_handler
 
-handle = function_handler("item-import")
+handle = function_handler("catalog", "item-import")

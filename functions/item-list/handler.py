@@ -1,4 +1,4 @@
-"""item-list: search, filter, sort and page items."""
+"""item-list: Search, filter, sort and page items."""
 from erp_common.http import function_handler
 
-handle = function_handler("item-list")
+handle = function_handler("catalog", "item-list")

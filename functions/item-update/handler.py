@@ -1,4 +1,4 @@
-"""item-update: change an item, its status, its price or its SKUs' prices (kept in the price history)."""
+"""item-update: Change an item, its status, its price or its SKUs' prices."""
 from erp_common.http import function_handler
 
-handle = function_handler("item-update")
+handle = function_handler("catalog", "item-update")

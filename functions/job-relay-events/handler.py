@@ -1,4 +1,4 @@
-"""job-relay-events: publish outbox events that were never published (scheduled)."""
+"""job-relay-events: Publish outbox events that were never published."""
 from erp_common.http import function_handler
 
-handle = function_handler("job-relay-events")
+handle = function_handler("jobs", "job-relay-events")

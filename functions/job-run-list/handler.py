@@ -1,4 +1,4 @@
-"""job-run-list: the run log of scheduled jobs."""
+"""job-run-list: The run log of scheduled jobs."""
 from erp_common.http import function_handler
 
-handle = function_handler("job-run-list")
+handle = function_handler("jobs", "job-run-list")

@@ -1,4 +1,4 @@
-"""order-cancel: cancel an order that has not shipped and release its stock."""
+"""order-cancel: Cancel an order that has not shipped and release its stock."""
 from erp_common.http import function_handler
 
-handle = function_handler("order-cancel")
+handle = function_handler("sales", "order-cancel")

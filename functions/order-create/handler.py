@@ -1,4 +1,4 @@
-"""order-create: create an order, priced from the catalog, every line reserved or none."""
+"""order-create: Create an order: catalog prices, all lines reserved or none."""
 from erp_common.http import function_handler
 
-handle = function_handler("order-create")
+handle = function_handler("sales", "order-create")

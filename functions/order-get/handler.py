@@ -1,4 +1,4 @@
-"""order-get: one order by id or number."""
+"""order-get: One order by id or number."""
 from erp_common.http import function_handler
 
-handle = function_handler("order-get")
+handle = function_handler("sales", "order-get")

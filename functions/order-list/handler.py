@@ -1,4 +1,4 @@
-"""order-list: list orders by status, customer and dates."""
+"""order-list: List orders by status, customer and dates."""
 from erp_common.http import function_handler
 
-handle = function_handler("order-list")
+handle = function_handler("sales", "order-list")

@@ -1,4 +1,4 @@
-"""order-pay: record the payment of an order's amount due."""
+"""order-pay: Record the payment of the amount due."""
 from erp_common.http import function_handler
 
-handle = function_handler("order-pay")
+handle = function_handler("sales", "order-pay")

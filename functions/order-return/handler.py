@@ -1,4 +1,4 @@
-"""order-return: take back shipped goods into stock and record a refund."""
+"""order-return: Take back shipped goods into stock and record a refund."""
 from erp_common.http import function_handler
 
-handle = function_handler("order-return")
+handle = function_handler("sales", "order-return")

@@ -1,4 +1,4 @@
-"""order-ship: ship a paid order, wholly or in part."""
+"""order-ship: Ship a paid order, wholly or in part."""
 from erp_common.http import function_handler
 
-handle = function_handler("order-ship")
+handle = function_handler("sales", "order-ship")

@@ -1,4 +1,4 @@
-"""sku-get: one SKU by id, code or barcode, what a till scans (cached)."""
+"""sku-get: One SKU by id, code or barcode."""
 from erp_common.http import function_handler
 
-handle = function_handler("sku-get")
+handle = function_handler("catalog", "sku-get")

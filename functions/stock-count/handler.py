@@ -1,4 +1,4 @@
-"""stock-count: record a stocktake and post the differences."""
+"""stock-count: Record a stocktake and post the differences."""
 from erp_common.http import function_handler
 
-handle = function_handler("stock-count")
+handle = function_handler("inventory", "stock-count")

@@ -1,4 +1,4 @@
-"""stock-ledger: the stock ledger, filtered and paginated."""
+"""stock-ledger: The stock ledger: every movement, filtered and paginated."""
 from erp_common.http import function_handler
 
-handle = function_handler("stock-ledger")
+handle = function_handler("inventory", "stock-ledger")

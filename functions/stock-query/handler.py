@@ -1,4 +1,4 @@
-"""stock-query: stock by SKU, warehouse, or low stock only."""
+"""stock-query: Stock by SKU, warehouse, or low stock only."""
 from erp_common.http import function_handler
 
-handle = function_handler("stock-query")
+handle = function_handler("inventory", "stock-query")

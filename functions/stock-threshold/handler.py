@@ -1,4 +1,4 @@
-"""stock-threshold: set a SKU's low-stock threshold."""
+"""stock-threshold: Set a SKU's low-stock threshold (every warehouse or one)."""
 from erp_common.http import function_handler
 
-handle = function_handler("stock-threshold")
+handle = function_handler("inventory", "stock-threshold")

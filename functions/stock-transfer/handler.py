@@ -1,4 +1,4 @@
-"""stock-transfer: move stock between two warehouses, atomically."""
+"""stock-transfer: Move stock between two warehouses, atomically."""
 from erp_common.http import function_handler
 
-handle = function_handler("stock-transfer")
+handle = function_handler("inventory", "stock-transfer")

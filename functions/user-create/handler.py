@@ -1,4 +1,4 @@
-"""user-create: create a user with roles."""
+"""user-create: Create a user with roles."""
 from erp_common.http import function_handler
 
-handle = function_handler("user-create")
+handle = function_handler("identity", "user-create")

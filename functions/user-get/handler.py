@@ -1,4 +1,4 @@
-"""user-get: one user by id."""
+"""user-get: One user by id."""
 from erp_common.http import function_handler
 
-handle = function_handler("user-get")
+handle = function_handler("identity", "user-get")

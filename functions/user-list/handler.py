@@ -1,4 +1,4 @@
-"""user-list: list and search users."""
+"""user-list: List and search users."""
 from erp_common.http import function_handler
 
-handle = function_handler("user-list")
+handle = function_handler("identity", "user-list")

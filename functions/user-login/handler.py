@@ -1,4 +1,4 @@
-"""user-login: sign in with username and password, get an access token."""
+"""user-login: Sign in: username and password for an access token."""
 from erp_common.http import function_handler
 
-handle = function_handler("user-login")
+handle = function_handler("identity", "user-login")

@@ -1,4 +1,4 @@
-"""user-me: the signed-in user."""
+"""user-me: The signed-in user."""
 from erp_common.http import function_handler
 
-handle = function_handler("user-me")
+handle = function_handler("identity", "user-me")

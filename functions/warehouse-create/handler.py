@@ -1,4 +1,4 @@
-"""warehouse-create: create a warehouse."""
+"""warehouse-create: Create a warehouse."""
 from erp_common.http import function_handler
 
-handle = function_handler("warehouse-create")
+handle = function_handler("inventory", "warehouse-create")

@@ -1,4 +1,4 @@
-"""warehouse-list: list and search warehouses."""
+"""warehouse-list: List and search warehouses."""
 from erp_common.http import function_handler
 
-handle = function_handler("warehouse-list")
+handle = function_handler("inventory", "warehouse-list")

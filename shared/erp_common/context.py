@@ -1,24 +1,26 @@
-"""What a service operation receives besides its input: the session, the caller, the clock.
+"""What a service operation receives besides its input: the caller, the session, the clock, the events.
 
 Domain services take ``(ctx, data)``; they use ``ctx.session`` for data, ``ctx.principal`` for
-who is asking, and ``ctx.emit`` to record an event in the same transaction.
+who is asking, ``ctx.now`` for the time of the unit of work, and ``ctx.emit(SomeEvent(...))`` to
+record a typed event that is written to the outbox in the same transaction. A ``Context`` is
+only ever made by the unit of work (``erp_common.uow``), which also publishes its events after
+commit.
 """
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING
 
-from sqlalchemy.orm import Session
-
-from .cache import Cache, get_cache
 from .config import Settings, get_settings
 from .errors import Unauthorized
-from .events import OutboxEvent, new_event, publish_after_commit
 
-log = logging.getLogger(__name__)
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from .cache import Cache
+    from .events import DomainEvent
 
 
 @dataclass(frozen=True)
@@ -33,23 +35,43 @@ class Principal:
         return "admin" in self.roles or bool(self.roles & roles)
 
 
-@dataclass
-class Context:
-    session: Session
+@dataclass(frozen=True)
+class Caller:
+    """Who invoked an operation, and as which request: the same for every unit of work it opens."""
+
     principal: Principal | None
     request_id: str
+    operation: str
+
+    @property
+    def actor(self) -> str:
+        """Who did it, for audit columns: the username, or the system for jobs and events."""
+        return self.principal.username if self.principal else "system"
+
+
+@dataclass
+class Context:
+    caller: Caller
+    session: Session
     now: datetime
-    operation: str = ""
-    events: list[OutboxEvent] = field(default_factory=list)
+    events: list[DomainEvent] = field(default_factory=list)
     after_commit: list[Callable[[], None]] = field(default_factory=list)
 
     @property
-    def settings(self) -> Settings:
-        return get_settings()
+    def principal(self) -> Principal | None:
+        return self.caller.principal
 
     @property
-    def cache(self) -> Cache:
-        return get_cache()
+    def request_id(self) -> str:
+        return self.caller.request_id
+
+    @property
+    def operation(self) -> str:
+        return self.caller.operation
+
+    @property
+    def actor(self) -> str:
+        return self.caller.actor
 
     @property
     def user(self) -> Principal:
@@ -58,22 +80,19 @@ class Context:
         return self.principal
 
     @property
-    def actor(self) -> str:
-        """Who did it, for audit columns: the username, or the system for jobs and events."""
-        return self.principal.username if self.principal else "system"
+    def settings(self) -> Settings:
+        return get_settings()
+
+    @property
+    def cache(self) -> Cache:
+        from .cache import get_cache
+
+        return get_cache()
 
     def on_commit(self, step: Callable[[], None]) -> None:
         """Run ``step`` once the transaction has committed (cache invalidation, for example)."""
         self.after_commit.append(step)
 
-    def emit(self, type_: str, data: dict[str, Any], version: int = 1) -> None:
-        self.events.append(new_event(self.session, type_, data, version))
-
-    def committed(self) -> None:
-        """The transaction committed: run the after-commit steps, then hand the events to the publisher."""
-        for step in self.after_commit:
-            try:
-                step()
-            except Exception:
-                log.exception("%s: after-commit step failed", self.operation)
-        publish_after_commit([e.envelope() for e in self.events])
+    def emit(self, event: DomainEvent) -> None:
+        """Record an event: written to the outbox with this unit of work, published after its commit."""
+        self.events.append(event)

@@ -2,15 +2,15 @@
 
 SQLite is the embedded default (WAL, foreign keys, ``BEGIN IMMEDIATE`` so concurrent writers
 queue instead of failing); MySQL 8 / MariaDB 10.11 through PyMySQL in production (pre-ping
-after idleness, recycle, READ COMMITTED). ``transaction()`` is the one way to open a unit of
-work; ``run_in_transaction()`` retries it on deadlocks and lock timeouts, and on a lost
-connection before its commit was sent.
+after idleness, recycle, READ COMMITTED). ``transaction()`` opens one database transaction;
+business code opens it through the unit of work (``erp_common.uow``), which retries it on
+deadlocks and lock timeouts, and on a lost connection before its commit was sent.
 
 Pre-ping: a connection idle in the pool for more than ``PING_AFTER_IDLE`` seconds is pinged
 when it is checked out, and replaced if the ping fails (the pessimistic recipe of
 ``pool_pre_ping``, which pings at every checkout: one round trip more per request). A
 connection used less than that ago that the server has dropped meanwhile (a restart) fails on
-its first statement; SQLAlchemy then invalidates the whole pool, and ``run_in_transaction``
+its first statement; SQLAlchemy then invalidates the whole pool, and ``uow.run``
 runs the unit of work again on a fresh connection, since nothing of it can have committed.
 """
 from __future__ import annotations
@@ -19,7 +19,7 @@ import logging
 import re
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from decimal import Decimal
@@ -241,25 +241,6 @@ def unique_key_field(exc: BaseException) -> str | None:
     else:
         return None
     return found[0].info.get("field", columns[-1]) if found else columns[-1]
-
-
-def run_in_transaction(work: Callable[[Session], T], *, attempts: int = 5, readonly: bool = False) -> T:
-    """Run ``work`` in one transaction, retrying the whole of it on a deadlock or lock timeout, or
-    on a connection lost before the commit was sent (the server rolled it back: nothing is done)."""
-    for attempt in range(1, attempts + 1):
-        committing = False
-        try:
-            with transaction(readonly=readonly) as session:
-                result = work(session)
-                committing = True  # from here a lost connection leaves the outcome unknown: no retry
-                return result
-        except DBAPIError as exc:
-            lost_before_commit = exc.connection_invalidated and not committing
-            if attempt == attempts or not (is_retryable(exc) or lost_before_commit):
-                raise
-            log.warning("transaction retried after %s (attempt %d)", exc.orig, attempt)
-            time.sleep(0.005 * (2 ** attempt))
-    raise AssertionError("unreachable")
 
 
 def ping() -> None:

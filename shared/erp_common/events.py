@@ -1,25 +1,27 @@
-"""Domain events: the outbox, publishing after commit, and consumer de-duplication.
+"""Domain events: typed events, the outbox, publishing after commit, consumer de-duplication.
 
-A service records an event with ``Context.emit``: the row lands in ``outbox_events`` in the same
-transaction as the change it describes, so neither exists without the other. After commit the
-HTTP layer hands it to a background thread that publishes it (in batches under load): to NATS
-(subject = event type) when NATS_URL is set, else to the in-process bus that the local gateway
-listens on. Rows that could not be published stay
-unpublished and are sent again by ``relay_pending`` (the ``job-relay-events`` function).
+Every event is a pydantic model (``DomainEvent`` subclass) registered by its ``event_type`` and
+``event_version``; money, quantities and times are written by the shared schema types, one way.
+A service records one with ``ctx.emit(OrderPaid(...))``; the unit of work writes the events it
+collected to ``outbox_events`` in the same transaction as the change they describe (one INSERT),
+so neither exists without the other. After commit they go to a background thread that
+publishes them (in batches under load): to NATS (subject = event type) when NATS_URL is set,
+else to the in-process bus that the local gateway listens on. Rows that could not be published
+stay unpublished and are sent again by ``relay_pending`` (the ``job-relay-events`` function).
 The NATS connector delivers at most once, so the same job also re-invokes, through the gateway,
 each subscriber that has not processed an event a minute after it happened
 (``redeliver_unprocessed``): no event is lost when NATS, the connector or a function is down.
 
 Consumers never trust a delivered body: they look the event up by id in the outbox (the shared
-database is the source of truth) and record its id in ``processed_events`` in the same
-transaction as their work, so a repeated delivery changes nothing.
+database is the source of truth), receive it typed, and record its id in ``processed_events``
+in the same transaction as their work, so a repeated delivery changes nothing.
 """
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import queue
+import re
 import threading
 import time
 import urllib.request
@@ -27,16 +29,55 @@ import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, ClassVar, NamedTuple
 
+from pydantic import BaseModel, ConfigDict
 from sqlalchemy import Index, Integer, String, Text, bindparam, exists, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from .config import get_settings
 from .db import Base, UTCDateTime, transaction, utcnow
+from .schemas import iso_utc
 
 log = logging.getLogger(__name__)
+
+
+class EventPart(BaseModel):
+    """Base of the models nested in events (an event's lines): frozen, unknown fields refused."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class DomainEvent(BaseModel):
+    """Base of every event: subclasses set ``event_type`` (the NATS subject) and ``event_version``.
+
+    A change of an event's shape that consumers could not read is a new version (a new class
+    with the same type and the next version), published beside the old one while consumers move.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    event_type: ClassVar[str]
+    event_version: ClassVar[int] = 1
+
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        super().__pydantic_init_subclass__(**kwargs)
+        if "event_type" in cls.__dict__:
+            register_event(cls)
+
+
+_EVENT_TYPE = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$")
+EVENT_TYPES: dict[tuple[str, int], type[DomainEvent]] = {}
+
+
+def register_event(cls: type[DomainEvent]) -> None:
+    if not _EVENT_TYPE.match(cls.event_type):
+        raise ValueError(f"{cls.__name__}: {cls.event_type!r} is not an event type such as 'order.paid'")
+    key = (cls.event_type, cls.event_version)
+    if key in EVENT_TYPES and EVENT_TYPES[key] is not cls:
+        raise ValueError(f"event {cls.event_type} v{cls.event_version} is declared twice")
+    EVENT_TYPES[key] = cls
 
 
 class OutboxEvent(Base):
@@ -55,14 +96,20 @@ class OutboxEvent(Base):
         Index("ix_outbox_type_time", "type", "occurred_at"),
     )
 
-    def envelope(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "type": self.type,
-            "occurred_at": self.occurred_at.isoformat().replace("+00:00", "Z"),
-            "data": json.loads(self.data),
-            "version": self.version,
-        }
+
+class Outgoing(NamedTuple):
+    """A committed event ready to publish: its subject and the envelope as JSON."""
+
+    id: str
+    type: str
+    body: str
+
+
+def envelope_json(event_id: str, type_: str, version: int, occurred_at: datetime, data_json: str) -> str:
+    """The envelope ``{"id", "type", "occurred_at", "data", "version"}``, around data already in JSON
+    (written once by pydantic; never parsed and written again)."""
+    return (f'{{"id":"{event_id}","type":"{type_}","occurred_at":"{iso_utc(occurred_at)}",'
+            f'"data":{data_json},"version":{version}}}')
 
 
 class ProcessedEvent(Base):
@@ -74,35 +121,49 @@ class ProcessedEvent(Base):
 
 
 @dataclass(frozen=True)
-class Event:
-    """An event as a consumer sees it (loaded from the outbox)."""
+class Envelope:
+    """An event as a consumer receives it: loaded from the outbox, typed."""
 
     id: str
-    type: str
     occurred_at: datetime
-    data: dict[str, Any]
-    version: int
+    event: DomainEvent
+
+    @property
+    def type(self) -> str:
+        return self.event.event_type
 
 
-_INSERT_EVENT = insert(OutboxEvent.__table__)  # built once: a Core insert, no unit of work
+_INSERT_EVENTS = insert(OutboxEvent.__table__)  # built once: a Core insert, no unit of work
 
 
-def new_event(session: Session, type_: str, data: dict[str, Any], version: int = 1, *,
-              occurred_at: datetime | None = None) -> OutboxEvent:
-    """Write an event to the outbox in the session's transaction (inserted at once, a Core insert);
-    the row returned is not attached to the session (read it, do not change it)."""
-    values = {"id": str(uuid.uuid4()), "type": type_, "version": version,
-              "data": json.dumps(data, default=str, ensure_ascii=False), "occurred_at": occurred_at or utcnow(),
-              "published_at": None, "attempts": 0}
-    session.execute(_INSERT_EVENT, values)
-    return OutboxEvent(**values)
+def write_outbox(session: Session, emitted: list[DomainEvent], occurred_at: datetime) -> list[Outgoing]:
+    """Write a unit of work's events to the outbox, in its transaction, in one INSERT."""
+    if not emitted:
+        return []
+    rows, outgoing = [], []
+    for event in emitted:
+        event_id, data = str(uuid.uuid4()), event.model_dump_json()
+        rows.append({"id": event_id, "type": event.event_type, "version": event.event_version, "data": data,
+                     "occurred_at": occurred_at, "published_at": None, "attempts": 0})
+        outgoing.append(Outgoing(event_id, event.event_type,
+                                 envelope_json(event_id, event.event_type, event.event_version, occurred_at, data)))
+    session.execute(_INSERT_EVENTS, rows)
+    return outgoing
 
 
-def load_event(session: Session, event_id: str) -> Event | None:
+def _outgoing(row: OutboxEvent) -> Outgoing:
+    return Outgoing(row.id, row.type, envelope_json(row.id, row.type, row.version, row.occurred_at, row.data))
+
+
+def load_event(session: Session, event_id: str) -> Envelope | None:
+    """The event with this id, typed by its registered class; None if there is no such event."""
     row = session.get(OutboxEvent, event_id)
     if row is None:
         return None
-    return Event(row.id, row.type, row.occurred_at, json.loads(row.data), row.version)
+    cls = EVENT_TYPES.get((row.type, row.version))
+    if cls is None:
+        raise LookupError(f"event {event_id} is {row.type} v{row.version}, which no loaded domain declares")
+    return Envelope(row.id, row.occurred_at, cls.model_validate_json(row.data))
 
 
 def claim_event(session: Session, consumer: str, event_id: str) -> bool:
@@ -226,12 +287,12 @@ _COUNT_ATTEMPT = (update(_outbox).where(_outbox.c.id.in_(bindparam("ids", expand
                   .values(attempts=_outbox.c.attempts + 1))
 
 
-def publish_committed(envelopes: list[dict[str, Any]]) -> int:
+def publish_committed(envelopes: list[Outgoing]) -> int:
     """Publish events whose transaction has committed; mark the ones sent. Never raises."""
     if not envelopes:
         return 0
-    messages = [(e["type"], json.dumps(e, ensure_ascii=False).encode()) for e in envelopes]
-    ids = [e["id"] for e in envelopes]
+    messages = [(e.type, e.body.encode()) for e in envelopes]
+    ids = [e.id for e in envelopes]
     try:
         get_publisher().publish(messages)
     except Exception as exc:  # the relay job sends them later
@@ -267,14 +328,14 @@ class BackgroundPublisher:
     LINGER = 0.02
 
     def __init__(self) -> None:
-        self._queue: queue.SimpleQueue[list[dict[str, Any]] | None] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[list[Outgoing] | None] = queue.SimpleQueue()
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._idle = threading.Event()
         self._idle.set()
         self._pending = 0
 
-    def submit(self, envelopes: list[dict[str, Any]]) -> None:
+    def submit(self, envelopes: list[Outgoing]) -> None:
         if not envelopes:
             return
         with self._lock:
@@ -315,7 +376,7 @@ class BackgroundPublisher:
 background = BackgroundPublisher()
 
 
-def publish_after_commit(envelopes: list[dict[str, Any]]) -> None:
+def publish_after_commit(envelopes: list[Outgoing]) -> None:
     """Hand events whose transaction has committed to the background publisher."""
     background.submit(envelopes)
 
@@ -330,7 +391,7 @@ def relay_pending(*, older_than_seconds: int = 5, limit: int = 500) -> dict[str,
             .order_by(OutboxEvent.occurred_at)
             .limit(limit)
         ).all()
-        envelopes = [row.envelope() for row in rows]
+        envelopes = [_outgoing(row) for row in rows]
     published = publish_committed(envelopes)
     return {"pending": len(envelopes), "published": published}
 
@@ -375,7 +436,7 @@ def redeliver_unprocessed(
                     .order_by(OutboxEvent.occurred_at)
                     .limit(limit)
                 ).all()
-                payloads = [json.dumps(row.envelope(), ensure_ascii=False).encode() for row in rows]
+                payloads = [_outgoing(row).body.encode() for row in rows]
             for payload in payloads:
                 try:
                     status = deliver(function, topic, payload)

@@ -1,33 +1,31 @@
-"""Operations: how a business operation is declared once and served as an OpenFaaS function.
+"""Serving declared operations over HTTP: the python3-http ``handle(event, context)`` of a function.
 
-A domain declares each operation with ``@operation(...)`` next to its service: its function name,
-the seed service it belongs to, methods, input and output schemas, the roles allowed, the
-success status, and whether it takes an Idempotency-Key, a topic (event consumer) or a schedule.
-``function_handler(name)`` turns a declaration into the python3-http ``handle(event, context)``;
-``pack_handler(service)`` serves every operation of a seed service from one function (the CE
-packing). Both run the same ``dispatch``: authenticate, validate, one transaction (retried on
-deadlock), call the service, commit, publish events, write JSON. Errors always come out in the
-one shape ``{"error": {"code", "message", "details"}}``.
+``function_handler(domain, name)`` turns one declaration (``erp_common.operations``) into the
+handler of its function, importing only that domain, the domains it depends on and the platform
+core; ``pack_handler(service, domains)`` serves every operation of a seed service from one
+function (the CE packing), and ``events_handler`` every event consumer (dispatching on
+``X-Topic``). All run the same ``dispatch``: authenticate, validate, one unit of work (retried
+on deadlock), call the service, commit, publish events, write JSON. Errors always come out in
+the one shape ``{"error": {"code", "message", "details"}}``.
 """
 from __future__ import annotations
 
-import inspect
+import importlib
 import json
 import logging
-import re
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Any
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, OperationalError
 
-from . import db, events, idempotency
+from . import db, domains, events, idempotency, uow
 from .auth import authenticate
 from .config import get_settings
-from .context import Context, Principal
+from .context import Caller, Context, Principal
 from .errors import (
     BadRequest,
     Conflict,
@@ -37,118 +35,15 @@ from .errors import (
     NotFound,
     ServiceUnavailable,
     ValidationFailed,
+    error_body,
 )
+from .operations import CONNECTOR, PUBLIC, REGISTRY, SIGNED_IN, FileResult, Operation
+from .schemas import iso_utc
 
 log = logging.getLogger("erp.http")
 
-PUBLIC = "public"  # anyone, no token
-SIGNED_IN = "signed-in"  # any active user
-CONNECTOR = "connector"  # invoked by the cron or NATS connector (the work must be safe to repeat)
-
 BODY_METHODS = {"POST", "PUT", "PATCH"}
 JSON_HEADERS = {"Content-Type": "application/json; charset=utf-8"}
-
-
-@dataclass(frozen=True)
-class RawResponse:
-    """A service result sent as is rather than as JSON (a CSV export, for example).
-
-    ``dispatch`` writes ``body`` with ``content_type`` and the operation's success status; the
-    transaction, authentication and error handling are the same as for JSON results. Not
-    recorded for Idempotency-Key replays (declare such operations without ``idempotent``).
-    """
-
-    body: str | bytes
-    content_type: str = "text/plain; charset=utf-8"
-    headers: Mapping[str, str] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class Operation:
-    name: str
-    service_group: str
-    handler: Callable[..., Any]
-    summary: str
-    input: type[BaseModel] | None
-    output: Any
-    roles: frozenset[str] | str
-    methods: tuple[str, ...]
-    status: int
-    path: str | None
-    idempotent: bool
-    topic: str | None
-    schedule: str | None
-    transactional: bool = True
-    content_type: str = "application/json"  # what a success answers (a RawResponse's type, for /docs)
-    path_regex: re.Pattern | None = field(default=None, compare=False)
-
-    @property
-    def description(self) -> str:
-        return inspect.cleandoc(self.handler.__doc__ or self.summary)
-
-    @property
-    def roles_text(self) -> str:
-        if isinstance(self.roles, str):
-            return self.roles
-        return ", ".join(sorted(self.roles))
-
-
-REGISTRY: dict[str, Operation] = {}
-_NAME = re.compile(r"^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$")
-
-
-def _compile_path(path: str | None) -> re.Pattern | None:
-    if not path:
-        return None
-    pattern = re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", path.rstrip("/"))
-    return re.compile(f"^{pattern}/?$")
-
-
-def operation(
-    name: str,
-    *,
-    service: str,
-    summary: str,
-    input: type[BaseModel] | None = None,
-    output: Any = None,
-    roles: tuple[str, ...] | str,
-    methods: tuple[str, ...] = ("POST",),
-    status: int = 200,
-    path: str | None = None,
-    idempotent: bool = False,
-    topic: str | None = None,
-    schedule: str | None = None,
-    transactional: bool = True,
-    content_type: str = "application/json",
-) -> Callable:
-    """Declare a business operation served as the OpenFaaS function ``name``."""
-    if not _NAME.match(name):
-        raise ValueError(f"{name!r} is not a DNS-1035 function name")
-
-    def register(fn: Callable) -> Callable:
-        if name in REGISTRY:
-            raise ValueError(f"operation {name!r} is declared twice")
-        REGISTRY[name] = Operation(
-            name=name,
-            service_group=service,
-            handler=fn,
-            summary=summary,
-            input=input,
-            output=output,
-            roles=roles if isinstance(roles, str) else frozenset(roles),
-            methods=tuple(m.upper() for m in methods),
-            status=status,
-            path=path,
-            idempotent=idempotent,
-            topic=topic,
-            schedule=schedule,
-            transactional=transactional,
-            content_type=content_type,
-            path_regex=_compile_path(path),
-        )
-        return fn
-
-    return register
 
 
 # --- the response ----------------------------------------------------------------------
@@ -158,7 +53,7 @@ def json_response(status: int, body: Any, headers: Mapping[str, str] | None = No
     return {"statusCode": status, "body": text, "headers": {**JSON_HEADERS, **(headers or {})}}
 
 
-def raw_response(status: int, raw: RawResponse, headers: Mapping[str, str] | None = None) -> dict[str, Any]:
+def file_response(status: int, raw: FileResult, headers: Mapping[str, str] | None = None) -> dict[str, Any]:
     return {"statusCode": status, "body": raw.body,
             "headers": {"Content-Type": raw.content_type, **raw.headers, **(headers or {})}}
 
@@ -197,30 +92,6 @@ def _header(event: Any, name: str) -> str | None:
             if key.lower() == lower:
                 return val
     return value
-
-
-def _field_name(loc: tuple) -> str:
-    parts: list[str] = []
-    for item in loc:
-        if isinstance(item, int):
-            parts.append(f"[{item}]")
-        else:
-            parts.append(("." if parts else "") + str(item))
-    return "".join(parts) or "body"
-
-
-def validation_error(exc: ValidationError) -> ValidationFailed:
-    details = []
-    for err in exc.errors(include_url=False):
-        loc = tuple(x for x in err["loc"] if not (isinstance(x, str) and x.startswith(("function-", "decimal"))))
-        message = err["msg"]
-        if err["type"] == "extra_forbidden":
-            message = "unknown field"
-        details.append({"field": _field_name(loc), "message": message, "type": err["type"]})
-    summary = "; ".join(f"{d['field']}: {d['message']}" for d in details[:3])
-    if len(details) > 3:
-        summary += f" (and {len(details) - 3} more)"
-    return ValidationFailed(f"invalid input: {summary}", details=details)
 
 
 def _query_dict(event: Any) -> dict[str, Any]:
@@ -270,7 +141,7 @@ def read_input(op: Operation, event: Any, path: str) -> tuple[BaseModel | None, 
     try:
         return op.input.model_validate(payload), payload
     except ValidationError as exc:
-        raise validation_error(exc) from None
+        raise ValidationFailed.from_pydantic(exc) from None
 
 
 def _authorise(op: Operation, event: Any) -> Principal | None:
@@ -302,7 +173,7 @@ def dispatch(op: Operation, event: Any, path: str | None = None) -> dict[str, An
             )
         principal = _authorise(op, event)
         if op.topic:
-            return _consume(op, event, request_id)
+            return _consume(op, _event_id(event), request_id)
         key = _header(event, idempotency.HEADER) if op.idempotent else None
         if key is not None:
             key = idempotency.validate_key(key)
@@ -349,8 +220,8 @@ def integrity_conflict(exc: IntegrityError) -> Conflict:
 
 def _internal_error(op: Operation, request_id: str) -> dict[str, Any]:
     log.exception("%s: unhandled error (request %s)", op.name, request_id)
-    error = {"code": "internal_error", "message": "internal error", "details": [{"request_id": request_id}]}
-    return json_response(500, {"error": error}, {"X-Request-Id": request_id})
+    body = error_body("internal_error", "internal error", [{"request_id": request_id}])
+    return json_response(500, body, {"X-Request-Id": request_id})
 
 
 def _run(
@@ -361,73 +232,69 @@ def _run(
     key: str | None,
     req_hash: str,
 ) -> dict[str, Any]:
-    if not op.transactional:  # the service opens its own transactions (scheduled jobs)
-        result = op.handler(data) if op.input is not None else op.handler()
-        if isinstance(result, RawResponse):
-            return raw_response(op.status, result, {"X-Request-Id": request_id})
-        return json_response(op.status, _serialise(op, result), {"X-Request-Id": request_id})
+    caller = Caller(principal=principal, request_id=request_id, operation=op.name)
+    headers = {"X-Request-Id": request_id}
+    if not op.transactional:  # a scheduled job: it opens the units of work it needs itself
+        result = op.handler(caller, data) if op.input is not None else op.handler(caller)
+        if isinstance(result, FileResult):
+            return file_response(op.status, result, headers)
+        return json_response(op.status, _serialise(op, result), headers)
 
-    def work(session) -> tuple[int, str | RawResponse, Context | None]:
-        ctx = Context(session=session, principal=principal, request_id=request_id, now=db.utcnow(), operation=op.name)
+    def work(ctx: Context) -> tuple[int, str | FileResult, bool]:
         record = None
         if key is not None:
-            claimed = idempotency.claim(session, op.name, principal.username if principal else "", key, req_hash)
+            claimed = idempotency.claim(ctx.session, op.name, principal.username if principal else "", key, req_hash)
             if isinstance(claimed, idempotency.StoredResponse):
-                return claimed.status_code, claimed.body, None
+                return claimed.status_code, claimed.body, True
             record = claimed
         result = op.handler(ctx, data) if op.input is not None else op.handler(ctx)
-        if isinstance(result, RawResponse):
-            session.flush()
-            return op.status, result, ctx
+        if isinstance(result, FileResult):
+            ctx.session.flush()
+            return op.status, result, False
         if isinstance(result, BaseModel) and op.output is not None:
             body = result.model_dump_json()  # pydantic-core writes it: compact UTF-8, as json.dumps below
         else:
             body = json.dumps(_serialise(op, result), ensure_ascii=False, separators=(",", ":"))
         if record is not None:
             idempotency.complete(record, op.status, body)
-        session.flush()
-        return op.status, body, ctx
+        ctx.session.flush()
+        return op.status, body, False
 
     # A read (GET) that is not idempotency-keyed writes nothing: no write lock on SQLite.
-    readonly = set(op.methods) == {"GET"} and key is None
-    status, body, ctx = db.run_in_transaction(work, readonly=readonly)
-    replayed = ctx is None
-    if ctx is not None:
-        ctx.committed()
-    headers = {"X-Request-Id": request_id}
+    status, body, replayed = uow.run(work, caller, readonly=op.readonly and key is None)
     if replayed:
         headers["Idempotent-Replayed"] = "true"
-    if isinstance(body, RawResponse):
-        return raw_response(status, body, headers)
+    if isinstance(body, FileResult):
+        return file_response(status, body, headers)
     return json_response(status, body, headers)
 
 
-def _consume(op: Operation, event: Any, request_id: str) -> dict[str, Any]:
-    """Handle a delivered event: look it up in the outbox, process it once."""
+def _event_id(event: Any) -> str:
     raw = getattr(event, "body", b"") or b""
     try:
-        envelope = json.loads(raw)
-        event_id = str(envelope["id"])
+        return str(json.loads(raw)["id"])
     except (ValueError, TypeError, KeyError):
         raise ValidationFailed.field("id", "the body must be an event envelope with an id") from None
 
-    def work(session) -> tuple[dict[str, Any], Context | None]:
-        stored = events.load_event(session, event_id)
+
+def _consume(op: Operation, event_id: str, request_id: str) -> dict[str, Any]:
+    """Handle a delivered event: look it up in the outbox, process it once, typed."""
+
+    def work(ctx: Context) -> dict[str, Any]:
+        stored = events.load_event(ctx.session, event_id)
         if stored is None:
-            raise NotFound(f"no event {event_id} in the outbox", code="unknown_event")
+            raise NotFound(f"no event {event_id} in the outbox", code="unknown_event",
+                           details=[{"field": "id", "message": "no such event"}])
         if stored.type != op.topic:
             raise ValidationFailed.field("type", f"{op.name} consumes {op.topic}, not {stored.type}")
-        if not events.claim_event(session, op.name, event_id):
-            return {"event_id": event_id, "status": "already_processed"}, None
-        ctx = Context(session=session, principal=None, request_id=request_id, now=db.utcnow(), operation=op.name)
+        if not events.claim_event(ctx.session, op.name, event_id):
+            return {"event_id": event_id, "consumer": op.name, "status": "already_processed"}
         op.handler(ctx, stored)
-        session.flush()
-        return {"event_id": event_id, "status": "processed"}, ctx
+        ctx.session.flush()
+        return {"event_id": event_id, "consumer": op.name, "status": "processed"}
 
-    result, ctx = db.run_in_transaction(work)
-    if ctx is not None:
-        ctx.committed()
-    return json_response(200, result, {"X-Request-Id": request_id})
+    caller = Caller(principal=None, request_id=request_id, operation=op.name)
+    return json_response(200, uow.run(work, caller), {"X-Request-Id": request_id})
 
 
 def _ready(request_id: str) -> dict[str, Any]:
@@ -438,17 +305,33 @@ def _ready(request_id: str) -> dict[str, Any]:
     return json_response(200, {"status": "ok"}, {"X-Request-Id": request_id})
 
 
+def _guarded(request_id: str, serve: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    try:
+        return serve()
+    except ErpError as err:
+        return error_response(err, request_id)
+
+
 # --- handlers for the template -----------------------------------------------------------
 
-def function_handler(name: str) -> Callable[[Any, Any], dict[str, Any]]:
-    """The python3-http ``handle(event, context)`` of the function serving operation ``name``."""
-    from .registry import load_operations
-
-    load_operations()
-    if name not in REGISTRY:
-        raise LookupError(f"no operation {name!r} is declared in the shared layer")
+def _load(domain_names: tuple[str, ...]) -> None:
+    """Load these domains (all when none is named); a name that is no domain is a module that
+    declares operations outside the shared layer (an extension, a test), imported as it is."""
+    known = domains.discover()
+    # Every function authenticates, and the users' state it checks belongs to the identity domain.
+    domains.load([*(d for d in domain_names if d in known), "identity"] if domain_names else None)
+    for name in domain_names:
+        if name not in known:
+            importlib.import_module(name)
     get_settings()  # fail at start-up, not on the first request, if the settings are unusable
-    op = REGISTRY[name]
+
+
+def function_handler(domain: str, name: str) -> Callable[[Any, Any], dict[str, Any]]:
+    """The python3-http ``handle(event, context)`` of the function serving operation ``name``."""
+    _load((domain,))
+    op = REGISTRY.get(name)
+    if op is None or op.domain != domain:
+        raise LookupError(f"the domain {domain!r} declares no operation {name!r}")
 
     def handle(event: Any, context: Any) -> dict[str, Any]:
         return dispatch(op, event)
@@ -457,42 +340,77 @@ def function_handler(name: str) -> Callable[[Any, Any], dict[str, Any]]:
     return handle
 
 
-def pack_operations(service: str) -> dict[str, Operation]:
-    """Every HTTP operation of a seed service, keyed by the path segment that selects it in a pack.
+def pack_operations(service: str, domain_names: tuple[str, ...] = ()) -> dict[str, Operation]:
+    """Every HTTP operation and scheduled job of a seed service, keyed by its name in the pack."""
+    _load(domain_names)
+    return {op.short_name: op for op in REGISTRY.values() if op.service == service and not op.topic}
 
-    Scheduled jobs and event consumers are left out: the connectors call ``/function/<name>``
-    with no path, so they stay functions of their own in the CE packing too.
+
+def due_jobs(ops: Mapping[str, Operation], moment: datetime) -> list[Operation]:
+    """The scheduled jobs among ``ops`` whose cron expression matches ``moment``'s minute."""
+    from croniter import croniter  # in the images that run schedules only (the CE job pack)
+
+    return [op for op in ops.values() if op.schedule and croniter.match(op.schedule, moment)]
+
+
+def pack_handler(service: str, domain_names: tuple[str, ...] = ()) -> Callable[[Any, Any], dict[str, Any]]:
+    """One function serving every operation of ``service`` at ``/function/<service>/<op>[/...]``.
+
+    A pack that holds scheduled jobs also runs, when the cron connector calls it with no path
+    (one schedule, every minute), each of its jobs that is due by its own cron expression.
     """
-    from .registry import load_operations
+    routes = pack_operations(service, domain_names)
 
-    load_operations()
-    routes: dict[str, Operation] = {}
-    for op in REGISTRY.values():
-        if op.service_group == service and not op.schedule and not op.topic:
-            short = op.name[len(service) + 1:] if op.name.startswith(service + "-") else op.name
-            routes[short] = op
-    return routes
-
-
-def pack_handler(service: str) -> Callable[[Any, Any], dict[str, Any]]:
-    """One function serving every operation of ``service`` at ``/function/<service>/<op>[/...]``."""
-    routes = pack_operations(service)
-    get_settings()
+    def run_due_jobs(event: Any, request_id: str) -> dict[str, Any]:
+        moment = datetime.now(timezone.utc).replace(second=0, microsecond=0)
+        results = {}
+        for op in due_jobs(routes, moment):
+            response = dispatch(op, event, "/")
+            results[op.name] = response["statusCode"]
+        return json_response(200, {"at": iso_utc(moment), "ran": results},
+                             {"X-Request-Id": request_id})
 
     def handle(event: Any, context: Any) -> dict[str, Any]:
         path = getattr(event, "path", "/") or "/"
+        request_id = _header(event, "X-Call-Id") or uuid.uuid4().hex
         if path.rstrip("/") == "/_/ready":
-            return _ready(_header(event, "X-Call-Id") or uuid.uuid4().hex)
+            return _guarded(request_id, lambda: _ready(request_id))
         segment, _, rest = path.lstrip("/").partition("/")
+        if not segment and any(op.schedule for op in routes.values()):
+            return run_due_jobs(event, request_id)
         op = routes.get(segment)
         if op is None:
-            err = NotFound(
-                f"{service} has no operation {segment!r}",
-                code="unknown_operation",
-                details=[{"operations": sorted(routes)}],
-            )
-            return error_response(err, _header(event, "X-Call-Id") or uuid.uuid4().hex)
+            err = NotFound(f"{service} has no operation {segment!r}", code="unknown_operation",
+                           details=[{"field": "operation", "message": "no such operation",
+                                     "operations": sorted(routes)}])
+            return error_response(err, request_id)
         return dispatch(op, event, "/" + rest)
 
     handle.operations = tuple(sorted(op.name for op in routes.values()))  # type: ignore[attr-defined]
+    return handle
+
+
+def events_handler(domain_names: tuple[str, ...] = ()) -> Callable[[Any, Any], dict[str, Any]]:
+    """One function for every event consumer (the CE packing): the NATS connector sends ``X-Topic``,
+    and each consumer of that topic processes the event once, in a unit of work of its own."""
+    _load(domain_names)
+    consumers: dict[str, list[Operation]] = {}
+    for op in REGISTRY.values():
+        if op.topic:
+            consumers.setdefault(op.topic, []).append(op)
+
+    def handle(event: Any, context: Any) -> dict[str, Any]:
+        request_id = _header(event, "X-Call-Id") or uuid.uuid4().hex
+        path = getattr(event, "path", "/") or "/"
+        if path.rstrip("/") == "/_/ready":
+            return _guarded(request_id, lambda: _ready(request_id))
+        topic = _header(event, "X-Topic") or ""
+        if topic not in consumers:
+            err = NotFound(f"no consumer subscribes to {topic!r}", code="unknown_topic",
+                           details=[{"field": "X-Topic", "message": "no consumer", "topics": sorted(consumers)}])
+            return error_response(err, request_id)
+        results = [json.loads(dispatch(op, event, "/")["body"]) for op in consumers[topic]]
+        return json_response(200, {"topic": topic, "results": results}, {"X-Request-Id": request_id})
+
+    handle.operations = tuple(sorted(op.name for ops in consumers.values() for op in ops))  # type: ignore[attr-defined]
     return handle

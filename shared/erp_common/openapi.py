@@ -7,7 +7,8 @@ from typing import Any
 from pydantic import TypeAdapter
 from pydantic.json_schema import models_json_schema
 
-from .http import BODY_METHODS, CONNECTOR, PUBLIC, SIGNED_IN, Operation
+from .http import BODY_METHODS
+from .operations import CONNECTOR, PUBLIC, SIGNED_IN, Operation
 
 ERROR_SCHEMA = {
     "type": "object",
@@ -85,7 +86,7 @@ def document(entries: Iterable[tuple[str, Operation]], title: str = "ERP functio
                 "operationId": f"{op.name}-{method.lower()}" if len(op.methods) > 1 else op.name,
                 "summary": op.summary,
                 "description": op.description + _access_note(op),
-                "tags": [op.service_group],
+                "tags": [op.service],
                 "parameters": _parameters(op, components, in_body),
                 "responses": {
                     str(op.status): {"description": "success", "content": _success(op, components)},

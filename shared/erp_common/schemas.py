@@ -7,7 +7,7 @@ decimals, "99.00"; quantities without trailing zeros, "2" or "2.5"). Times are U
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Annotated, Generic, TypeVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializer
@@ -23,6 +23,15 @@ class Input(BaseModel):
 
 class Output(BaseModel):
     model_config = ConfigDict(from_attributes=True)
+
+
+CENT = Decimal("0.01")  # amounts (a line's amount, a total, a refund) are rounded to the cent
+UNIT_PLACES = Decimal("0.0001")  # prices, unit costs and quantities keep four places
+
+
+def round_amount(value: Decimal) -> Decimal:
+    """An amount of money to the cent, half up (0.005 -> 0.01): the one rounding rule for amounts."""
+    return value.quantize(CENT, rounding=ROUND_HALF_UP)
 
 
 def format_money(value: Decimal) -> str:
@@ -42,7 +51,8 @@ def _utc(value: datetime) -> datetime:
     return value.astimezone(timezone.utc)
 
 
-def _iso(value: datetime) -> str:
+def iso_utc(value: datetime) -> str:
+    """A time as UTC ISO-8601 with ``Z``: the one way times are written (responses and events)."""
     return _utc(value).isoformat().replace("+00:00", "Z")
 
 
@@ -52,7 +62,7 @@ Quantity = Annotated[Decimal, _DecimalIn, PlainSerializer(format_quantity, retur
 PositiveMoney = Annotated[Money, Field(gt=0)]
 NonNegativeMoney = Annotated[Money, Field(ge=0)]
 PositiveQuantity = Annotated[Quantity, Field(gt=0)]
-UtcDateTime = Annotated[datetime, AfterValidator(_utc), PlainSerializer(_iso, return_type=str, when_used="json")]
+UtcDateTime = Annotated[datetime, AfterValidator(_utc), PlainSerializer(iso_utc, return_type=str, when_used="json")]
 
 
 # A row id: a positive 32-bit integer (MySQL INT), so no client value can overflow a column.

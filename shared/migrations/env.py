@@ -4,7 +4,7 @@ from __future__ import annotations
 from alembic import context
 
 from erp_common.db import Base, UTCDateTime, get_engine
-from erp_common.registry import load_models
+from erp_common.domains import load_models
 
 load_models()
 target_metadata = Base.metadata

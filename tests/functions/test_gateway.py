@@ -9,16 +9,19 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 import httpx
 import pytest
 
-from erp_common.http import CONNECTOR, operation
+from erp_common.operations import CONNECTOR, operation
 from tests.conftest import ADMIN_PASSWORD, ROOT, RunningGateway, auth, unique
 from tests.functions.test_identity import assert_error
 
 RECEIVED: list[dict] = []
 
 
-def _record_user_created(ctx, event) -> None:
-    """A test consumer: remembers each user.created event it processes."""
-    RECEIVED.append({"event_id": event.id, "username": event.data["username"]})
+def _record_user_created(ctx, envelope) -> None:
+    """A test consumer: remembers each user.created event it processes (typed: a UserCreated)."""
+    from erp_common.identity.api import UserCreated
+
+    assert isinstance(envelope.event, UserCreated)
+    RECEIVED.append({"event_id": envelope.id, "username": envelope.event.username})
 
 
 operation("test-user-created", service="test", summary="test consumer", roles=CONNECTOR,
@@ -162,7 +165,8 @@ def event_gateway(tmp_path_factory, database):
     handler = folder / "functions" / "test-user-created"
     handler.mkdir(parents=True)
     (handler / "handler.py").write_text(
-        "from erp_common.http import function_handler\nhandle = function_handler('test-user-created')\n")
+        "from erp_common.http import function_handler\n"
+        "handle = function_handler('tests.functions.test_gateway', 'test-user-created')\n")
     (folder / "stack.yml").write_text(
         "version: 1.0\nprovider: {name: openfaas}\nfunctions:\n"
         "  test-user-created:\n    lang: python3-http-erp\n    handler: ./functions/test-user-created\n"
@@ -209,7 +213,11 @@ class TestCommunityEditionPacking:
                 seed = http.post("/user/login", json={"username": "admin", "password": ADMIN_PASSWORD})
                 assert seed.status_code == 200
                 assert_error(http.get("/function/user/nope", headers=auth(token)), 404, "unknown_operation")
-                assert http.post("/function/job-relay-events").status_code == 200
+                assert http.post("/function/job/relay-events").status_code == 200
+                # the cron connector calls the job pack with no path: every job due this minute runs
+                ran = http.post("/function/job", headers={"X-Connector": "cron-connector"})
+                assert ran.status_code == 200
+                assert ran.json()["ran"] == {"job-cancel-unpaid-orders": 200, "job-relay-events": 200}
                 spec = http.get("/docs/openapi.json").json()
                 assert "/function/user/login" in spec["paths"]
         finally:
@@ -220,3 +228,38 @@ def test_path_fields_are_not_asked_for_in_the_body(client):
     spec = client.get("/docs/openapi.json").json()
     body = spec["paths"]["/function/user-update/{user_id}"]["patch"]["requestBody"]["content"]["application/json"]
     assert "user_id" not in body["schema"]["properties"] and "roles" in body["schema"]["properties"]
+
+
+def test_the_event_catalogue_is_an_asyncapi_document_of_every_event(client):
+    """/docs/asyncapi.json: every registered event type, its payload schema, who sends and receives it."""
+    from erp_common.events import EVENT_TYPES
+
+    doc = client.get("/docs/asyncapi.json").json()
+    assert doc["asyncapi"] == "3.0.0"
+    assert set(doc["channels"]) == {event_type for event_type, _ in EVENT_TYPES}
+    stock = doc["channels"]["stock.changed"]
+    assert stock["address"] == "stock.changed" and "StockChangedV2" in stock["messages"]
+    envelope = doc["components"]["schemas"]["StockChangedV2Envelope"]
+    assert envelope["properties"]["data"] == {"$ref": "#/components/schemas/StockChanged"}
+    assert envelope["properties"]["version"] == {"const": 2}
+    lines = doc["components"]["schemas"]["StockChanged"]["properties"]["lines"]
+    assert lines["items"]["$ref"].endswith("/StockLineChange")
+    sent = doc["operations"]["sales.send.order.paid"]
+    assert sent["action"] == "send" and sent["channel"] == {"$ref": "#/channels/order.paid"}
+    # every $ref resolves inside the document
+    refs = []
+
+    def walk(node):
+        if isinstance(node, dict):
+            refs.extend(v for k, v in node.items() if k == "$ref")
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(doc)
+    for ref in refs:
+        target = doc
+        for part in ref.lstrip("#/").split("/"):
+            target = target[part]

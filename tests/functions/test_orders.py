@@ -63,7 +63,9 @@ class TestCreate:
         put_stock(other_id, 3)
         order = created(client, cashier, {"lines": [{"sku": sku[0], "qty": 1}, {"sku": other_id, "qty": "3"}]})
         assert [ln["unit_price"] for ln in order["lines"]] == ["100.00", "12.345"]
-        assert order["total_amount"] == "137.035"
+        # a line's amount is rounded to the cent, half up: 3 x 12.345 = 37.035 -> 37.04
+        assert [ln["amount"] for ln in order["lines"]] == ["100.00", "37.04"]
+        assert order["total_amount"] == "137.04"
 
     def test_a_different_client_price_is_refused_naming_the_line(self, client, cashier, sku, stock_of):
         body = {"lines": [{"sku": sku[1], "qty": 1}, {"sku": sku[1] + "x", "qty": 1}]}
@@ -134,13 +136,19 @@ class TestCreate:
         from sqlalchemy import select
 
         from erp_common.db import transaction
-        from erp_common.events import OutboxEvent
+        from erp_common.events import OutboxEvent, load_event
 
         order = created(client, cashier, {"lines": [{"sku": sku[0], "qty": 1}]})
+        number = order["number"]
         with transaction() as session:
-            types = [r.type for r in session.scalars(select(OutboxEvent).where(
-                OutboxEvent.data.like(f'%"number": "{order["number"]}"%')))]
-        assert types == ["order.created"]
+            rows = session.scalars(select(OutboxEvent).where(
+                OutboxEvent.data.like(f'%"number":"{number}"%') | OutboxEvent.data.like(f'%"doc_id":"{number}"%')))
+            found = {row.type: load_event(session, row.id).event for row in rows}
+        assert set(found) == {"order.created", "stock.changed"}  # the reservation is a stock posting too
+        assert found["order.created"].total_amount == Decimal("100")
+        (line,) = found["stock.changed"].lines
+        assert (line.kind, line.qty_reserved, line.origin_type) == ("reserve", Decimal(1), "sales_order_line")
+        assert line.origin_id == f"{order['id']}/1"
 
 
 class TestReadAndList:
@@ -190,6 +198,7 @@ class TestLifecycle:
         error = assert_error(call(client, cashier, "order-pay", number, {"amount": "400.00"}), 409,
                              "illegal_transition")
         assert error["details"][0]["status"] == "paid"
+        assert error["details"][0]["allowed_actions"] == ["ship", "cancel"]  # the workflow names them
 
         shipper = make_user("warehouse")[1]
         assert_error(call(client, shipper, "order-ship", number, {"lines": [{"line_no": 1, "qty": 5}]}), 409,
@@ -299,6 +308,6 @@ def test_the_ce_packing_serves_orders_and_stock(database, make_sku, put_stock, m
             stock = http.get("/function/stock/query", params={"sku": code}).json()
             assert stock["items"][0]["reserved"] == "4"
             assert http.get("/function/stock/warehouse-list").json()["total"] >= 1
-            assert http.post("/function/job-cancel-unpaid-orders").json()["status"] == "succeeded"
+            assert http.post("/function/job/cancel-unpaid-orders").json()["status"] == "succeeded"
     finally:
         running.close()

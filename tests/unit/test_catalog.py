@@ -10,7 +10,8 @@ from erp_common.catalog import csv_io, services
 from erp_common.catalog import specs as spec_rules
 from erp_common.catalog.schemas import ItemCreateIn
 from erp_common.errors import Conflict, ValidationFailed
-from erp_common.http import Operation, RawResponse, dispatch
+from erp_common.http import dispatch
+from erp_common.operations import FileResult, Operation
 
 
 class TestSpecs:
@@ -125,7 +126,7 @@ class _Event:
 
 
 def test_a_raw_response_goes_out_with_its_content_type():
-    op = Operation(name="thing-export", service_group="test", handler=lambda ctx: RawResponse("a,b\n1,2\n",
+    op = Operation(name="thing-export", service="test", domain="test", handler=lambda ctx: FileResult("a,b\n1,2\n",
                    "text/csv; charset=utf-8", {"Content-Disposition": "attachment"}), summary="", input=None,
                    output=None, roles="public", methods=("GET",), status=200, path=None, idempotent=False,
                    topic=None, schedule=None)
@@ -167,9 +168,10 @@ def test_the_cli_imports_a_file_batch_by_batch(tmp_path, capsys, monkeypatch):
 
 def test_a_batch_that_hits_a_conflict_is_redone_row_by_row(monkeypatch):
     """If a conflict escapes the checks (someone else took a barcode meanwhile), only its row is rejected."""
+    from erp_common import uow
     from erp_common.catalog.models import Category, Item, Sku
     from erp_common.catalog.schemas import ItemImportIn
-    from erp_common.context import Context, Principal
+    from erp_common.context import Principal
     from erp_common.db import transaction, utcnow
 
     tag = uuid.uuid4().hex[:8]
@@ -189,9 +191,8 @@ def test_a_batch_that_hits_a_conflict_is_redone_row_by_row(monkeypatch):
     monkeypatch.setattr(services, "taken", lambda session, codes, barcodes: (set(), set()))  # the race
     text = "item_name,category_id,item_price,sku_code,sku_barcode\n" + "".join(
         f"n{i},{category_id},2,{tag}-{i},{tag}{i}\n" for i in range(5))
-    with transaction() as session:
-        ctx = Context(session=session, principal=Principal(0, "t", frozenset({"admin"})), request_id="r",
-                      now=utcnow())
+    caller = uow.system_caller("item-import", Principal(0, "t", frozenset({"admin"})))
+    with uow.unit_of_work(caller) as ctx:
         report = csv_io.import_items(ctx, ItemImportIn(csv=text))
         events = len(ctx.events)
     assert [(r.row, r.field) for r in report.rejected] == [(2, None)]

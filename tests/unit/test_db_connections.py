@@ -9,8 +9,10 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.exc import OperationalError
 
-from erp_common import db
+from erp_common import db, uow
 from tests.conftest import BACKEND
+
+CALLER = uow.system_caller("test")
 
 
 def _lost(statement: str) -> OperationalError:
@@ -21,14 +23,15 @@ def _lost(statement: str) -> OperationalError:
 def test_a_connection_lost_before_the_commit_is_retried(monkeypatch):
     calls = []
 
-    def work(session):
+    def work(ctx):
+        session = ctx.session
         calls.append(1)
         if len(calls) == 1:
             raise _lost("SELECT 1")
         return session.scalar(select(1))
 
-    monkeypatch.setattr(db.time, "sleep", lambda s: None)
-    assert db.run_in_transaction(work) == 1
+    monkeypatch.setattr(uow.time, "sleep", lambda s: None)
+    assert uow.run(work, CALLER) == 1
     assert len(calls) == 2
 
 
@@ -41,19 +44,19 @@ def test_a_connection_lost_during_the_commit_is_not_retried(monkeypatch):
     calls = []
     monkeypatch.setattr(db, "transaction", committing_fails)
     with pytest.raises(OperationalError):
-        db.run_in_transaction(lambda session: calls.append(1))
+        uow.run(lambda ctx: calls.append(1), CALLER)
     assert calls == [1]  # the order may have committed: running it again could make two
 
 
 def test_other_operational_errors_are_not_retried():
     calls = []
 
-    def work(session):
+    def work(ctx):
         calls.append(1)
         raise OperationalError("SELECT 1", {}, Exception(1054, "Unknown column"))
 
     with pytest.raises(OperationalError):
-        db.run_in_transaction(work)
+        uow.run(work, CALLER)
     assert calls == [1]
 
 
@@ -81,17 +84,18 @@ def _kill_pooled_connections() -> int:
 @pytest.mark.parametrize("ping_after_idle", [0.0, 3600.0], ids=["pinged-after-idleness", "retried"])
 def test_units_of_work_survive_the_server_dropping_the_pool(monkeypatch, ping_after_idle):
     monkeypatch.setattr(db, "PING_AFTER_IDLE", ping_after_idle)
-    monkeypatch.setattr(db.time, "sleep", lambda s: None)
-    db.run_in_transaction(lambda session: session.execute(text("SELECT 1")))  # at least one pooled connection
+    monkeypatch.setattr(uow.time, "sleep", lambda s: None)
+    uow.run(lambda ctx: ctx.session.execute(text("SELECT 1")), CALLER)  # at least one pooled connection
     assert _kill_pooled_connections() >= 1
     calls = []
 
-    def work(session):
+    def work(ctx):
+        session = ctx.session
         calls.append(1)
         return session.scalar(text("SELECT 1"))
 
     try:
-        assert db.run_in_transaction(work) == 1
+        assert uow.run(work, CALLER) == 1
         # pinged at checkout: replaced before the work ran; not pinged: the first statement failed, run again
         assert len(calls) == (1 if ping_after_idle == 0.0 else 2)
     finally:

@@ -8,17 +8,31 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from erp_common import events, idempotency
-from erp_common.db import run_in_transaction, transaction, utcnow
+from erp_common import events, idempotency, uow
+from erp_common.db import transaction, utcnow
 from erp_common.errors import ValidationFailed
 from erp_common.events import (
+    DomainEvent,
     OutboxEvent,
     claim_event,
-    new_event,
     publish_committed,
     redeliver_unprocessed,
     relay_pending,
+    write_outbox,
 )
+
+_EVENT_CLASSES: dict[str, type[DomainEvent]] = {}
+
+
+def new_event(session, topic: str, data: dict, occurred_at=None):
+    """Write one event of type ``topic`` (a test event class made for it) to the outbox."""
+    cls = _EVENT_CLASSES.get(topic)
+    if cls is None:
+        fields = {name: "str" if isinstance(value, str) else "int" for name, value in data.items()}
+        cls = _EVENT_CLASSES[topic] = type(f"TestEvent{len(_EVENT_CLASSES)}", (DomainEvent,), {
+            "__annotations__": fields, "__module__": __name__, "event_type": topic})
+    (outgoing,) = write_outbox(session, [cls(**data)], occurred_at or utcnow())
+    return outgoing
 
 
 def test_an_event_and_its_change_commit_or_roll_back_together():
@@ -33,20 +47,22 @@ def test_an_event_and_its_change_commit_or_roll_back_together():
 
 def test_published_events_are_marked_and_reach_subscribers():
     seen = []
-    topic = f"test.{uuid.uuid4().hex[:8]}"
+    topic = f"test.t{uuid.uuid4().hex[:8]}"
     subscriber = lambda t, payload: seen.append(json.loads(payload))  # noqa: E731
     events.local_bus.subscribe(topic, subscriber)
     try:
         with transaction() as session:
-            envelope = new_event(session, topic, {"amount": "9.90"}).envelope()
+            envelope = new_event(session, topic, {"amount": "9.90"})
         if events.get_publisher() is events.local_bus:
             assert publish_committed([envelope]) == 1
-            assert seen == [envelope]
+            assert seen == [json.loads(envelope.body)]
         else:
             assert publish_committed([envelope]) == 1
-        assert set(envelope) == {"id", "type", "occurred_at", "data", "version"}
+        body = json.loads(envelope.body)
+        assert set(body) == {"id", "type", "occurred_at", "data", "version"}
+        assert body["data"] == {"amount": "9.90"} and body["type"] == topic and body["occurred_at"].endswith("Z")
         with transaction() as session:
-            assert session.get(OutboxEvent, envelope["id"]).published_at is not None
+            assert session.get(OutboxEvent, envelope.id).published_at is not None
     finally:
         events.local_bus.unsubscribe(topic, subscriber)
 
@@ -54,7 +70,7 @@ def test_published_events_are_marked_and_reach_subscribers():
 def test_relay_publishes_what_was_left_behind():
     with transaction() as session:
         a_year_ago = utcnow() - timedelta(days=365)
-        event_id = new_event(session, "test.left-behind", {"x": 1}, occurred_at=a_year_ago).id
+        event_id = new_event(session, "test.left_behind", {"x": 1}, occurred_at=a_year_ago).id
     result = relay_pending()
     assert result["published"] >= 1
     with transaction() as session:
@@ -94,12 +110,12 @@ def test_a_failed_first_attempt_leaves_the_key_free():
         assert isinstance(idempotency.claim(session, "op", "alice", key, "h"), idempotency.IdempotencyRecord)
 
 
-def test_run_in_transaction_returns_the_work_result():
-    assert run_in_transaction(lambda session: session.scalar(select(1))) == 1
+def test_a_unit_of_work_returns_the_work_result():
+    assert uow.run(lambda ctx: ctx.session.scalar(select(1)), uow.system_caller("test")) == 1
 
 
 def test_subscribers_that_missed_an_event_get_it_again():
-    topic = f"test.{uuid.uuid4().hex[:8]}"
+    topic = f"test.t{uuid.uuid4().hex[:8]}"
     with transaction() as session:
         old = new_event(session, topic, {"n": 1}, occurred_at=utcnow().replace(microsecond=0) - timedelta(minutes=5))
         fresh = new_event(session, topic, {"n": 2})  # too recent: the connector may still deliver it
@@ -121,16 +137,16 @@ def test_subscribers_that_missed_an_event_get_it_again():
 
 def test_events_handed_over_after_commit_are_published_in_the_background():
     seen = []
-    topic = f"test.{uuid.uuid4().hex[:8]}"
+    topic = f"test.t{uuid.uuid4().hex[:8]}"
     subscriber = lambda t, payload: seen.append(json.loads(payload)["id"])  # noqa: E731
     events.local_bus.subscribe(topic, subscriber)
     try:
         with transaction() as session:
-            envelopes = [new_event(session, topic, {"n": n}).envelope() for n in range(3)]
+            envelopes = [new_event(session, topic, {"n": n}) for n in range(3)]
         for envelope in envelopes:
             events.publish_after_commit([envelope])
         assert events.background.wait(10)
-        ids = [e["id"] for e in envelopes]
+        ids = [e.id for e in envelopes]
         if events.get_publisher() is events.local_bus:
             assert seen == ids
         with transaction() as session:

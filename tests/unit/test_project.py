@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from erp_common.http import REGISTRY
-from erp_common.registry import load_operations
+from erp_common.domains import load as load_operations
+from erp_common.operations import REGISTRY
 from erp_local.stack import DNS_1035, load_stack
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -53,7 +53,7 @@ def test_stack_yml_has_one_function_per_operation_folder():
     for name, spec in stack.functions.items():
         op = declared()[name]
         assert spec.handler == ROOT / "functions" / name
-        assert spec.labels.get("erp.service") == op.service_group, name
+        assert spec.labels.get("erp.service") == op.service, name
         if op.schedule:
             assert spec.annotations.get("schedule") == op.schedule, name
         if op.topic:
@@ -62,29 +62,59 @@ def test_stack_yml_has_one_function_per_operation_folder():
             assert spec.labels.get("com.openfaas.scale.type"), name
 
 
+def test_the_deployment_files_are_what_the_declarations_generate():
+    """stack.yml, stack.ce.yml, functions/*, packs/*, the README tables and docs/functions.md are
+    written by `make stack`; nothing in them is edited by hand."""
+    from erp_local.stackgen import write_all
+
+    assert write_all(ROOT, check=True) == [], "run `make stack` and commit what it writes"
+
+
 def test_stack_ce_yml_serves_every_operation_within_ce_limits():
-    from erp_common.http import pack_operations
+    from erp_local.stackgen import EVENTS_FUNCTION, ce_packs
 
     stack = load_stack(ROOT / "stack.ce.yml")
     assert len(stack.functions) <= 15
+    packs = {pack.name: pack for pack in ce_packs(declared().values())}
+    assert set(stack.functions) == set(packs)
     served: set[str] = set()
     for name, spec in stack.functions.items():
         assert not any(label in spec.labels for label in PRO_LABELS), name
         assert int(spec.labels.get("com.openfaas.scale.max", "5")) <= 5, name
-        assert len(spec.topics) <= 1, name
-        if spec.handler.parent.name == "packs":
-            ops = {op.name for op in pack_operations(name).values()}
-            assert ops, name
-            served |= ops
+        assert spec.handler == ROOT / "packs" / name
+        if name == EVENTS_FUNCTION:
+            assert spec.topics == packs[name].topics
+        elif packs[name].scheduled:
+            assert spec.topics == ["cron-function"] and spec.schedules == ["* * * * *"]
         else:
-            served.add(name)
-    assert served == function_folders()
+            assert spec.topics == [], name
+        served |= {op.name for op in packs[name].operations}
+    assert served == function_folders() == set(declared())
+
+
+def test_the_ce_packing_stays_within_15_functions_at_full_size():
+    """~10 services, ~10 event consumers and ~8 scheduled jobs (the seed's full scope) fit CE's limit."""
+    from erp_common.operations import Operation
+    from erp_local.stackgen import ce_packs
+
+    def op(name, service, topic=None, schedule=None):
+        return Operation(name=name, service=service, domain="d", handler=lambda ctx: None, summary="", input=None,
+                         output=None, roles="public", methods=("POST",), status=200, path=None, idempotent=False,
+                         topic=topic, schedule=schedule)
+
+    services = ["user", "item", "stock", "order", "purchase", "production", "cost", "member", "promo", "job"]
+    ops = [op(f"{s}-op{i}", s) for s in services for i in range(6)]
+    ops += [op(f"consumer-{i}", services[i % 10], topic=f"thing.happened{i % 6}") for i in range(10)]
+    ops += [op(f"job-{i}", "job", schedule=f"{i} * * * *") for i in range(8)]
+    packs = ce_packs(ops)
+    assert len(packs) == 11 <= 15
+    assert {o.name for p in packs for o in p.operations} == {o.name for o in ops}
 
 
 def test_handlers_are_thin_declarations():
     for folder in sorted(function_folders()):
         source = (ROOT / "functions" / folder / "handler.py").read_text()
-        assert f'function_handler("{folder}")' in source, folder
+        assert f'function_handler("{declared()[folder].domain}", "{folder}")' in source, folder
         tree = ast.parse(source)
         assert ast.get_docstring(tree), folder
         assert len(source.splitlines()) <= 8, folder
@@ -106,7 +136,7 @@ def test_migrations_match_the_models():
     from alembic.runtime.migration import MigrationContext
 
     from erp_common.db import Base, get_engine
-    from erp_common.registry import load_models
+    from erp_common.domains import load_models
 
     load_models()
     with get_engine().connect() as connection:

@@ -10,8 +10,9 @@ import pytest
 from pydantic import ValidationError
 from sqlalchemy.exc import OperationalError
 
-from erp_common.http import REGISTRY, dispatch
-from erp_common.registry import load_operations
+from erp_common.domains import load as load_operations
+from erp_common.http import dispatch
+from erp_common.operations import REGISTRY
 from erp_common.sales import services
 from erp_common.sales.models import order_id_from_number, order_number
 from erp_common.sales.schemas import OrderCreateIn, OrderRefIn
@@ -75,7 +76,7 @@ def test_a_deadlock_is_retried_and_never_a_500(monkeypatch, make_sku, put_stock,
     sku_id, _ = make_sku()
     put_stock(sku_id, 5)
     _, token = make_user("cashier")
-    real, calls = services.post_moves, []
+    real, calls = services.inventory.post_stock, []
 
     def deadlocks_twice(*args, **kwargs):
         calls.append(1)
@@ -83,7 +84,7 @@ def test_a_deadlock_is_retried_and_never_a_500(monkeypatch, make_sku, put_stock,
             raise _deadlock()
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(services, "post_moves", deadlocks_twice)
+    monkeypatch.setattr(services.inventory, "post_stock", deadlocks_twice)
     response = dispatch(REGISTRY["order-create"], _create_event(sku_id, token))
     assert response["statusCode"] == 201 and len(calls) == 3
     assert stock_of(sku_id) == (Decimal(5), Decimal(1))
@@ -91,8 +92,8 @@ def test_a_deadlock_is_retried_and_never_a_500(monkeypatch, make_sku, put_stock,
     def always(*args, **kwargs):
         raise _deadlock()
 
-    monkeypatch.setattr(services, "post_moves", always)
-    monkeypatch.setattr("erp_common.db.time.sleep", lambda seconds: None)
+    monkeypatch.setattr(services.inventory, "post_stock", always)
+    monkeypatch.setattr("erp_common.uow.time.sleep", lambda seconds: None)
     response = dispatch(REGISTRY["order-create"], _create_event(sku_id, token))
     assert response["statusCode"] == 503 and json.loads(response["body"])["error"]["code"] == "database_busy"
     assert response["headers"]["Retry-After"] == "1"

@@ -51,10 +51,11 @@ def test_json_numbers_reach_validation_exactly():
     from types import SimpleNamespace
 
     from erp_common.errors import BadRequest, ValidationFailed
-    from erp_common.http import Operation, read_input
+    from erp_common.http import read_input
+    from erp_common.operations import Operation
 
-    op = Operation(name="t", service_group="t", handler=lambda ctx, data: None, summary="", input=Priced, output=None,
-                   roles="public", methods=("POST",), status=200, path=None, idempotent=False, topic=None,
+    op = Operation(name="t", service="t", domain="t", handler=lambda ctx, data: None, summary="", input=Priced,
+                   output=None, roles="public", methods=("POST",), status=200, path=None, idempotent=False, topic=None,
                    schedule=None)
     data, _ = read_input(op, SimpleNamespace(method="POST", body=b'{"price": 0.1, "qty": 3}', query={}), "/")
     assert data.price == Decimal("0.1") and data.qty == 3

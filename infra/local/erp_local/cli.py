@@ -39,7 +39,7 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 
 
 def cmd_create_admin(args: argparse.Namespace) -> int:
-    from erp_common.identity.services import ensure_admin
+    from erp_common.identity.api import ensure_admin
 
     settings = _settings(bootstraps_admin=True)
     created = ensure_admin(settings.admin_username, settings.admin_password)
@@ -90,18 +90,31 @@ def cmd_import_items(args: argparse.Namespace) -> int:
 
 
 def cmd_check_stock(args: argparse.Namespace) -> int:
-    from erp_common.db import transaction
-    from erp_common.inventory.services import check_stock
+    from erp_common import domains, uow
+    from erp_common.inventory.api import check_stock
 
     _settings()
-    with transaction() as session:
-        result = check_stock(session)
+    domains.load(["inventory"])
+    result = uow.run(lambda ctx: check_stock(ctx.session), uow.system_caller("check-stock"), readonly=True)
     for row in result.mismatches:
         print(f"MISMATCH stock row {row.stock_level_id} (sku {row.sku_id}, warehouse {row.warehouse_id}): "
               f"on hand {row.on_hand} / reserved {row.reserved}, ledger sums {row.ledger_on_hand} / "
               f"{row.ledger_reserved}")
     print(f"checked {result.checked} stock rows against the ledger: {len(result.mismatches)} mismatches")
     return 1 if result.mismatches else 0
+
+
+def cmd_stack(args: argparse.Namespace) -> int:
+    from .stackgen import write_all
+
+    changed = write_all(ROOT, check=args.check)
+    for path in changed:
+        print(f"{'differs' if args.check else 'wrote'}: {path}")
+    if args.check and changed:
+        print("erp: the deployment files differ from the declarations: run `make stack` and commit", file=sys.stderr)
+        return 1
+    print(f"{len(changed)} file(s) {'differ' if args.check else 'written'}; everything else is up to date")
+    return 0
 
 
 def build_gateway(stack: str, *, schedules: bool = True):
@@ -276,7 +289,7 @@ def _run_workers(args: argparse.Namespace, settings, started: float) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from erp_common import migrate
-    from erp_common.identity.services import ensure_admin
+    from erp_common.identity.api import ensure_admin
 
     started = time.monotonic()
     settings = _settings(bootstraps_admin=True)
@@ -330,6 +343,12 @@ def main(argv: list[str] | None = None) -> int:
     checks = check.add_subparsers(dest="what", required=True)
     stock = checks.add_parser("stock", help="every stock balance equals the sum of its ledger (exit 1 if not)")
     stock.set_defaults(func=cmd_check_stock)
+
+    stack_cmd = sub.add_parser("stack", help="write stack.yml, stack.ce.yml, the handler folders, the packs and "
+                                             "docs/functions.md from the declarations")
+    stack_cmd.add_argument("--check", action="store_true",
+                           help="write nothing; list what differs from the declarations (exit 1 if anything)")
+    stack_cmd.set_defaults(func=cmd_stack)
 
     args = parser.parse_args(argv)
     try:

@@ -30,9 +30,10 @@ from croniter import croniter
 from werkzeug.test import EnvironBuilder, run_wsgi_app
 from werkzeug.wrappers import Request, Response
 
-from erp_common import events, openapi
+from erp_common import asyncapi, events, openapi
 from erp_common.config import get_settings
-from erp_common.http import REGISTRY
+from erp_common.errors import error_body
+from erp_common.operations import REGISTRY
 
 from .docs import asset_response, swagger_page
 from .stack import FunctionSpec, Stack, load_stack
@@ -47,7 +48,7 @@ def _json(status: int, body: Any, headers: dict[str, str] | None = None) -> Resp
 
 
 def _error(status: int, code: str, message: str, details: list | None = None) -> Response:
-    return _json(status, {"error": {"code": code, "message": message, "details": details or []}})
+    return _json(status, error_body(code, message, details))
 
 
 def _load_module(name: str, path: Path) -> ModuleType:
@@ -278,9 +279,8 @@ class Gateway:
                 op = REGISTRY[op_name]
                 if len(ops) == 1 and op_name == name:
                     entries.append((f"/function/{name}", op))
-                else:
-                    short = op_name[len(name) + 1:] if op_name.startswith(name + "-") else op_name
-                    entries.append((f"/function/{name}/{short}", op))
+                elif not op.topic:
+                    entries.append((f"/function/{name}/{op.short_name}", op))
         title = f"ERP {service} functions" if service else "ERP functions"
         return openapi.document(entries, title)
 
@@ -291,6 +291,8 @@ class Gateway:
             return swagger_page(spec_url, f"ERP {service or 'all'} functions")
         if parts == ["openapi.json"]:
             return _json(200, self.openapi_document(service))
+        if parts == ["asyncapi.json"] and service is None:
+            return _json(200, asyncapi.document())
         if parts[0] == "assets" and len(parts) >= 2:
             return asset_response(parts[-1])
         return _error(404, "not_found", f"no such page under {base}")

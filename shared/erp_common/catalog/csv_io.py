@@ -30,7 +30,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -40,13 +39,14 @@ from pydantic import TypeAdapter, ValidationError
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from .. import uow
 from ..context import Context, Principal
-from ..db import run_in_transaction, transaction, utcnow
 from ..errors import ErpError, ValidationFailed
-from ..http import RawResponse, validation_error
+from ..operations import FileResult
 from ..schemas import PositiveMoney, format_money
 from . import services
 from . import specs as spec_rules
+from .events import ItemUpdated
 from .models import Category, Item, Sku
 from .schemas import (
     Barcode,
@@ -216,7 +216,7 @@ def _model(model, **values):
     try:
         return model(**values)
     except ValidationError as exc:
-        raise validation_error(exc) from None
+        raise ValidationFailed.from_pydantic(exc) from None
 
 
 @dataclass
@@ -391,7 +391,7 @@ class Importer:
             services.add_skus(ctx, item, [draft])
             item.updated_at = ctx.now
             services.drop_after_commit(ctx, keys_before)
-            ctx.emit("item.updated", {"item_id": item.id, "fields": [f"skus.{row.sku_code}"], "by": ctx.actor})
+            ctx.emit(ItemUpdated(item_id=item.id, fields=[f"skus.{row.sku_code}"], by=ctx.actor))
             if item.id not in self.updated_items:
                 self.updated_items.add(item.id)
                 self.report.updated_items += 1
@@ -480,31 +480,28 @@ def import_in_batches(text: str, principal: Principal, *, dry_run: bool = False,
     if progress and count > len(rows):
         progress(count - len(rows))
 
-    def context(session) -> Context:
-        return Context(session=session, principal=principal, request_id=uuid.uuid4().hex, now=utcnow(),
-                       operation="item-import")
-
+    caller = uow.system_caller("item-import", principal)
     batches = [rows[i:i + BATCH] for i in range(0, len(rows), BATCH)]
     if dry_run:
-        with transaction() as session:
-            ctx, outer = context(session), session.begin_nested()
+        with uow.unit_of_work(caller) as ctx:
+            outer = ctx.session.begin_nested()
             for batch in batches:
                 importer.run(ctx, batch)
                 if progress:
                     progress(len(batch))
             outer.rollback()
+            ctx.events.clear()
+            ctx.after_commit.clear()
     for batch in [] if dry_run else batches:
         before: list[tuple] = []
 
-        def work(session, batch=batch, before=before) -> Context:
-            ctx = context(session)
+        def work(ctx: Context, batch=batch, before=before) -> None:
             if before:  # a retried attempt (after a deadlock) starts from the same state
                 importer._restore(ctx, before[0])
             before[:] = [importer._snapshot(ctx)]
             importer.run(ctx, batch)
-            return ctx
 
-        run_in_transaction(work).committed()
+        uow.run(work, caller)
         if progress:
             progress(len(batch))
     report.rejected.sort(key=lambda r: r.row)
@@ -534,11 +531,11 @@ def write_csv(rows) -> str:
     return out.getvalue()
 
 
-def export_items(ctx: Context, data: ItemExportIn) -> RawResponse:
+def export_items(ctx: Context, data: ItemExportIn) -> FileResult:
     """Every SKU as one CSV row in the item-import shape (``text/csv``), filtered by category or status.
 
     ``sku_price`` is filled only for SKUs with a price of their own, so the file imports back
     unchanged.
     """
-    return RawResponse(write_csv(export_rows(ctx, data)), "text/csv; charset=utf-8",
+    return FileResult(write_csv(export_rows(ctx, data)), "text/csv; charset=utf-8",
                        {"Content-Disposition": 'attachment; filename="items.csv"'})

@@ -1,7 +1,7 @@
 """The catalog functions (service ``item``): categories, items, SKUs, CSV import and export."""
 from __future__ import annotations
 
-from ..http import SIGNED_IN, operation
+from ..operations import SIGNED_IN, operation
 from ..schemas import Page
 from . import csv_io, services
 from .schemas import (

@@ -19,7 +19,6 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
@@ -28,6 +27,7 @@ from ..context import Context
 from ..errors import Conflict, NotFound, ValidationFailed
 from ..schemas import Page
 from . import specs as spec_rules
+from .events import ItemCreated, ItemPriceChanged, ItemUpdated, PriceChangeLine, SkuPrice
 from .models import Category, Item, PriceChange, Sku
 from .schemas import (
     CategoryCreateIn,
@@ -344,10 +344,8 @@ def add_skus(ctx: Context, item: Item, drafts: list[SkuDraft], first_number: int
 
 
 def emit_created(ctx: Context, item: Item) -> None:
-    ctx.emit("item.created", {
-        "item_id": item.id, "name": item.name, "category_id": item.category_id, "price": str(item.price),
-        "skus": [{"id": s.id, "code": s.code, "price": str(s.price)} for s in item.skus], "by": ctx.actor,
-    })
+    ctx.emit(ItemCreated(item_id=item.id, name=item.name, category_id=item.category_id, price=item.price,
+                         skus=[SkuPrice(id=s.id, code=s.code, price=s.price) for s in item.skus], by=ctx.actor))
 
 
 def create_item(ctx: Context, data: ItemCreateIn) -> ItemOut:
@@ -467,11 +465,11 @@ def get_sku(ctx: Context, data: SkuGetIn) -> SkuDetailOut:
 # --- changing items --------------------------------------------------------------------------
 
 def record_price(ctx: Context, item: Item, sku: Sku | None, old: Decimal, new: Decimal,
-                 changes: list[dict[str, Any]]) -> None:
+                 changes: list[PriceChangeLine]) -> None:
     ctx.session.add(PriceChange(item_id=item.id, sku_id=sku.id if sku else None, old_price=old, new_price=new,
                                 changed_by=ctx.actor, changed_at=ctx.now))
-    changes.append({"sku_id": sku.id if sku else None, "sku_code": sku.code if sku else None,
-                    "old_price": str(old), "new_price": str(new)})
+    changes.append(PriceChangeLine(sku_id=sku.id if sku else None, sku_code=sku.code if sku else None,
+                                   old_price=old, new_price=new))
 
 
 def _find_sku(item: Item, ref_id: int | None, code: str | None, field: str) -> Sku:
@@ -525,7 +523,7 @@ def apply_update(ctx: Context, item: Item, data: ItemUpdateIn) -> list[str]:
     found = _check_update(ctx.session, item, data, follower)
     keys_before = item_keys(item)
     changed: list[str] = []
-    price_changes: list[dict[str, Any]] = []
+    price_changes: list[PriceChangeLine] = []
     if follower is not None:  # what a till scans must be the item's new barcode
         follower.barcode, follower.updated_at = data.barcode, ctx.now
         changed.append(f"skus.{follower.code}")
@@ -576,10 +574,9 @@ def apply_update(ctx: Context, item: Item, data: ItemUpdateIn) -> list[str]:
         return []
     item.updated_at = ctx.now
     drop_after_commit(ctx, keys_before + item_keys(item))
-    ctx.emit("item.updated", {"item_id": item.id, "fields": changed, "by": ctx.actor})
+    ctx.emit(ItemUpdated(item_id=item.id, fields=changed, by=ctx.actor))
     if price_changes:
-        ctx.emit("item.price_changed", {"item_id": item.id, "changes": price_changes, "by": ctx.actor,
-                                        "at": ctx.now.isoformat().replace("+00:00", "Z")})
+        ctx.emit(ItemPriceChanged(item_id=item.id, changes=price_changes, by=ctx.actor, at=ctx.now))
     return changed
 
 

@@ -1,14 +1,14 @@
 """The identity functions: user-login, user-me, user-create, user-get, user-list, user-update."""
 from __future__ import annotations
 
-from ..http import PUBLIC, SIGNED_IN, operation
+from ..operations import PUBLIC, SIGNED_IN, operation
 from ..schemas import Page
 from . import services
 from .schemas import LoginIn, TokenOut, UserCreateIn, UserIdIn, UserListIn, UserOut, UserUpdateIn
 
 operation(
     "user-login", service="user", summary="Sign in: username and password for an access token",
-    input=LoginIn, output=TokenOut, roles=PUBLIC,
+    input=LoginIn, output=TokenOut, roles=PUBLIC, scale="hot",
 )(services.login)
 operation(
     "user-me", service="user", summary="The signed-in user", output=UserOut, roles=SIGNED_IN, methods=("GET",),

@@ -6,12 +6,13 @@ import logging
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from .. import auth
+from .. import auth, uow
 from ..context import Context
-from ..db import transaction, utcnow
+from ..db import transaction
 from ..errors import Conflict, NotFound, TooManyRequests, Unauthorized
 from ..paging import paginate
 from ..schemas import Page
+from .events import UserCreated, UserUpdated
 from .models import User, UserRole
 from .schemas import LoginIn, TokenOut, UserCreateIn, UserIdIn, UserListIn, UserOut, UserUpdateIn
 
@@ -99,7 +100,7 @@ def create_user(ctx: Context, data: UserCreateIn) -> UserOut:
     )
     ctx.session.add(user)
     ctx.session.flush()
-    ctx.emit("user.created", {"user_id": user.id, "username": user.username, "roles": user.roles, "by": ctx.actor})
+    ctx.emit(UserCreated(user_id=user.id, username=user.username, roles=user.roles, by=ctx.actor))
     return UserOut.model_validate(user)
 
 
@@ -166,7 +167,7 @@ def update_user(ctx: Context, data: UserUpdateIn) -> UserOut:
     ctx.session.flush()
     ctx.session.refresh(user)
     ctx.on_commit(lambda: auth.forget_user_state(data.user_id))
-    ctx.emit("user.updated", {"user_id": user.id, "fields": sorted(changes), "by": ctx.actor})
+    ctx.emit(UserUpdated(user_id=user.id, fields=sorted(changes), by=ctx.actor))
     return UserOut.model_validate(user)
 
 
@@ -181,23 +182,19 @@ def load_user_state(user_id: int) -> auth.UserState | None:
 
 def ensure_admin(username: str, password: str) -> bool:
     """Create the first administrator if there is no user at all; True if one was created."""
-    with transaction() as session:
-        if session.scalar(select(func.count()).select_from(User)):
+
+    def work(ctx: Context) -> bool:
+        if ctx.session.scalar(select(func.count()).select_from(User)):
             return False
-        now = utcnow()
-        session.add(
-            User(
-                username=username,
-                password_hash=auth.hash_password(password),
-                full_name="Administrator",
-                is_active=True,
-                token_version=1,
-                created_at=now,
-                updated_at=now,
-                role_rows=[UserRole(role="admin")],
-            )
-        )
+        user = User(username=username, password_hash=auth.hash_password(password), full_name="Administrator",
+                    is_active=True, token_version=1, created_at=ctx.now, updated_at=ctx.now,
+                    role_rows=[UserRole(role="admin")])
+        ctx.session.add(user)
+        ctx.session.flush()
+        ctx.emit(UserCreated(user_id=user.id, username=username, roles=["admin"], by=ctx.actor))
         return True
+
+    return uow.run(work, uow.system_caller("create-admin"))
 
 
 auth.set_user_state_loader(load_user_state)

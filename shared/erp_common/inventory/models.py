@@ -79,6 +79,9 @@ class StockLedgerEntry(Base):
     reserved_after: Mapped[Decimal] = mapped_column(Quantity())
     doc_type: Mapped[str] = mapped_column(String(32))  # sales_order, adjustment, transfer, stocktake...
     doc_id: Mapped[str] = mapped_column(String(64))
+    # The business document line that caused the move (an order line, a PO line), if any.
+    origin_type: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    origin_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     reason: Mapped[str] = mapped_column(String(255), default="")
     actor: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -4,7 +4,7 @@
 """
 from __future__ import annotations
 
-from ..http import SIGNED_IN, operation
+from ..operations import SIGNED_IN, operation
 from ..schemas import Page
 from . import services
 from .schemas import (

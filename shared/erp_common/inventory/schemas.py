@@ -10,10 +10,10 @@ from typing import Annotated, Literal
 
 from pydantic import Field, field_validator
 
+from ..catalog.api import SkuRef
 from ..schemas import Id, Input, Output, PageQuery, PositiveQuantity, Quantity, UtcDateTime
 from .models import LEDGER_TYPES
 
-SkuRef = Id | Annotated[str, Field(min_length=1, max_length=64)]
 WarehouseId = Id
 Reason = Annotated[str, Field(min_length=1, max_length=255)]
 NonNegativeQuantity = Annotated[Quantity, Field(ge=0)]
@@ -126,6 +126,8 @@ class LedgerEntryOut(Output):
     reserved_after: Quantity
     doc_type: str
     doc_id: str
+    origin_type: str | None = Field(None, description="the document line that caused it (an order line...)")
+    origin_id: str | None = None
     reason: str
     actor: str
     created_at: UtcDateTime

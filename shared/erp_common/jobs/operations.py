@@ -1,7 +1,7 @@
 """The job functions: the event relay and the run log."""
 from __future__ import annotations
 
-from ..http import CONNECTOR, operation
+from ..operations import CONNECTOR, operation
 from ..schemas import Page
 from . import services
 from .schemas import JobRunListIn, JobRunOut

@@ -14,9 +14,11 @@ from typing import Any
 
 from sqlalchemy import select
 
-from ..context import Context
-from ..db import transaction, utcnow
+from .. import domains, uow
+from ..context import Caller, Context
+from ..db import utcnow
 from ..events import redeliver_unprocessed, relay_pending
+from ..operations import REGISTRY
 from ..paging import paginate
 from ..schemas import Page
 from .models import JobRun
@@ -38,42 +40,49 @@ def _out(run: JobRun) -> JobRunOut:
     )
 
 
-def run_job(name: str, work: Callable[[], dict[str, Any]]) -> JobRunOut:
-    """Run ``work`` as job ``name``; its result dict may carry ``processed`` (a count)."""
-    with transaction() as session:
-        run = JobRun(job=name, status="running", started_at=utcnow(), processed=0, summary="{}")
-        session.add(run)
-        session.flush()
-        run_id = run.id
+def run_job(caller: Caller, work: Callable[[], dict[str, Any]]) -> JobRunOut:
+    """Run ``work`` as the job ``caller.operation`` and log the run; its result may carry ``processed``.
+
+    The work opens the units of work it needs (``uow.run(..., caller)``), so one bad item does
+    not undo the rest; the start and the end of the run are recorded in units of their own.
+    """
+
+    def start(ctx: Context) -> int:
+        run = JobRun(job=caller.operation, status="running", started_at=ctx.now, processed=0, summary="{}")
+        ctx.session.add(run)
+        ctx.session.flush()
+        return run.id
+
+    run_id = uow.run(start, caller)
     status, result, error = "succeeded", {}, None
     try:
         result = work()
     except Exception as exc:  # the run log keeps the failure; the next run tries again
-        log.exception("job %s failed", name)
+        log.exception("job %s failed", caller.operation)
         status, error = "failed", f"{exc.__class__.__name__}: {exc}"[:2000]
-    with transaction() as session:
-        run = session.get(JobRun, run_id)
-        run.status = status
-        run.finished_at = utcnow()
+
+    def finish(ctx: Context) -> JobRunOut:
+        run = ctx.session.get(JobRun, run_id)
+        run.status, run.finished_at, run.error = status, utcnow(), error
         run.processed = int(result.get("processed", 0))
         run.summary = json.dumps(result, default=str)
-        run.error = error
-        session.flush()
+        ctx.session.flush()
         return _out(run)
+
+    return uow.run(finish, caller)
 
 
 def consumers_by_topic() -> dict[str, list[str]]:
     """Every declared event consumer (its function name), by the topic it subscribes to."""
-    from ..registry import load_operations
-
+    domains.load()
     consumers: dict[str, list[str]] = {}
-    for op in load_operations().values():
-        if op.topic and op.handler.__module__.startswith("erp_common."):
+    for op in REGISTRY.values():
+        if op.topic:
             consumers.setdefault(op.topic, []).append(op.name)
     return consumers
 
 
-def relay_events() -> JobRunOut:
+def relay_events(caller: Caller) -> JobRunOut:
     """Publish outbox events that were committed but never published (NATS was down, say), and
     re-invoke every subscriber that has not processed an event a minute after it happened."""
 
@@ -82,7 +91,7 @@ def relay_events() -> JobRunOut:
         result.update(redeliver_unprocessed(consumers_by_topic()))
         return {"processed": result["published"] + result["redelivered"], **result}
 
-    return run_job("job-relay-events", work)
+    return run_job(caller, work)
 
 
 def list_runs(ctx: Context, data: JobRunListIn) -> Page[JobRunOut]:

@@ -5,8 +5,8 @@ everyone signed in reads orders.
 """
 from __future__ import annotations
 
-from ..http import CONNECTOR, SIGNED_IN, operation
-from ..jobs.schemas import JobRunOut
+from ..jobs.api import JobRunOut
+from ..operations import CONNECTOR, SIGNED_IN, operation
 from ..schemas import Page
 from . import services
 from .schemas import (

@@ -18,7 +18,7 @@ from typing import Annotated, Literal
 
 from pydantic import AliasChoices, Field
 
-from ..inventory.schemas import SkuRef
+from ..catalog.api import SkuRef
 from ..schemas import Id, Input, Money, Output, PageQuery, PositiveMoney, PositiveQuantity, Quantity, UtcDateTime
 from .models import STATUSES
 

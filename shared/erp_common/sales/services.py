@@ -1,40 +1,37 @@
 """Sales services: create (price and reserve), pay, ship, cancel and return orders; cancel unpaid ones.
 
-An order is created in one transaction: prices come from the catalog (a client ``unit_price``
-that differs is refused), every line is reserved through the inventory ledger or none is (409
-listing each short SKU with what is available), and ``order.created`` goes to the outbox. Every
-later change locks the order row first (``SELECT ... FOR UPDATE``), then its stock rows in SKU
-order, so two changes of one order queue and a change can never deadlock with a create.
-
-Statuses: ``pending_payment`` -> ``paid`` -> ``partially_shipped`` / ``shipped`` ->
-``partially_returned`` / ``returned``; ``pending_payment`` or ``paid`` (nothing shipped) ->
-``cancelled``. Anything else is refused with 409 naming the current status.
+An order is created in one unit of work: prices come from the catalog (a client ``unit_price``
+that differs is refused), the order and its lines are written, and every line is reserved by
+posting one stock document to the inventory ledger, or the whole unit rolls back (409 listing
+each short SKU with what is available); ``order.created`` and the ledger's ``stock.changed``
+go to the outbox. Every later change locks the order row first (``SELECT ... FOR UPDATE``), then
+its stock rows in SKU order, so two changes of one order queue and a change can never deadlock
+with a create. Statuses move only through ``ORDER_WORKFLOW`` (sales/workflow.py).
 """
 from __future__ import annotations
 
 import json
 import logging
-import uuid
 from collections.abc import Callable
 from datetime import timedelta
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from ..catalog.models import ON_SALE
+from .. import uow
+from ..catalog.api import ON_SALE, SkuInfo, find_skus
 from ..config import get_settings
-from ..context import Context
-from ..db import ZERO, run_in_transaction, transaction, utcnow
-from ..errors import Conflict, NotFound, ValidationFailed
-from ..inventory import models as inv
-from ..inventory.services import Move, SkuRow, lock_skus_with_stock, post_moves, resolve_warehouse
-from ..jobs.schemas import JobRunOut
-from ..jobs.services import run_job
+from ..context import Caller, Context
+from ..db import ZERO
+from ..errors import Conflict, ErpError, NotFound, ValidationFailed
+from ..inventory import api as inventory
+from ..jobs.api import JobRunOut, run_job
 from ..paging import paginate, within
-from ..schemas import Page, format_money, format_quantity
+from ..schemas import Page, format_money, format_quantity, round_amount
 from . import models as m
+from .events import OrderCancelled, OrderCreated, OrderLineRef, OrderPaid, OrderReturned, OrderShipped, PricedLine
 from .models import Payment, Refund, SalesOrder, SalesOrderLine, Shipment, order_id_from_number, order_number
 from .schemas import (
     LineQtyIn,
@@ -50,21 +47,22 @@ from .schemas import (
     OrderShipIn,
     OrderSummaryOut,
 )
+from .workflow import ORDER_WORKFLOW
 
 log = logging.getLogger(__name__)
 DOC_TYPE = "sales_order"
-CENT = Decimal("0.0001")
+LINE_ORIGIN = "sales_order_line"
 _orders = SalesOrder.__table__
 _lines = SalesOrderLine.__table__
-_INSERT_ORDER = insert(_orders)  # built once (see inventory.services): the values go in as parameters
+_INSERT_ORDER = insert(_orders)  # built once: the values go in as parameters
 _INSERT_LINES = insert(_lines)
 
 
-def _amount(qty: Decimal, price: Decimal) -> Decimal:
-    return (qty * price).quantize(CENT, rounding=ROUND_HALF_UP)
+def _line_field(i: int) -> str:
+    return f"lines[{i}].sku"
 
 
-def _check_lines(data: OrderCreateIn, skus: list[SkuRow]) -> None:
+def _check_lines(data: OrderCreateIn, skus: list[SkuInfo]) -> None:
     """Refuse SKUs listed twice (422), SKUs not on sale and client prices that differ (409)."""
     seen: dict[int, int] = {}
     for i, sku in enumerate(skus):
@@ -84,6 +82,20 @@ def _check_lines(data: OrderCreateIn, skus: list[SkuRow]) -> None:
         raise Conflict(f"the order cannot be priced as sent: {names}", code=code, details=conflicts)
 
 
+def _post(ctx: Context, order_id: int, number: str, warehouse_id: int, kind: str,
+          picked: list[tuple[int, int, str, Decimal]], reason: str = "",
+          field_of: Callable[[int], str] = _line_field) -> inventory.Posting:
+    """Post the stock document of an order: one line per (line_no, sku_id, sku_code, quantity)."""
+    doc = inventory.StockDocument(DOC_TYPE, number, [
+        inventory.StockLine(sku_id, warehouse_id, kind, qty, sku_code=code, origin_type=LINE_ORIGIN,
+                            origin_id=f"{order_id}/{line_no}")
+        for line_no, sku_id, code, qty in picked], reason=reason[:255])
+    try:
+        return inventory.post_stock(ctx, doc)
+    except ErpError as exc:
+        raise exc.locate(field_of) from None
+
+
 def create_order(ctx: Context, data: OrderCreateIn) -> OrderOut:
     """Create an order: price every line from the catalog and reserve all of them, or none.
 
@@ -92,52 +104,54 @@ def create_order(ctx: Context, data: OrderCreateIn) -> OrderOut:
     naming the line. With an ``Idempotency-Key`` a retry returns the first order.
     """
     session, now = ctx.session, ctx.now
-    warehouse_id = resolve_warehouse(session, data.warehouse_id)
-    skus, levels = lock_skus_with_stock(session, warehouse_id, [ln.sku for ln in data.lines],
-                                        [f"lines[{i}].sku" for i in range(len(data.lines))])
+    warehouse_id = inventory.resolve_warehouse(session, data.warehouse_id)
+    try:
+        skus = find_skus(session, [ln.sku for ln in data.lines])
+    except ErpError as exc:
+        raise exc.locate(_line_field) from None
     _check_lines(data, skus)
     lines = [
         {"line_no": i + 1, "sku_id": sku.id, "sku_code": sku.code, "unit_price": sku.price, "quantity": line.qty,
-         "amount": _amount(line.qty, sku.price), "qty_shipped": ZERO, "qty_returned": ZERO, "qty_released": ZERO}
+         "amount": round_amount(line.qty * sku.price), "qty_shipped": ZERO, "qty_returned": ZERO,
+         "qty_released": ZERO}
         for i, (sku, line) in enumerate(zip(skus, data.lines, strict=True))
     ]
     total = sum((ln["amount"] for ln in lines), ZERO)
     row = {"customer_id": data.customer_id, "warehouse_id": warehouse_id, "status": m.PENDING_PAYMENT,
            "total_amount": total, "paid_amount": ZERO, "refunded_amount": ZERO, "note": data.note,
            "created_by": ctx.actor, "created_at": now, "updated_at": now}
-
-    def insert_order() -> str:  # called once the stock is locked and known to suffice
-        order_id = session.execute(_INSERT_ORDER, row).inserted_primary_key[0]
-        row["id"], number = order_id, order_number(order_id, now)
-        session.execute(_INSERT_LINES, [{"order_id": order_id, **ln} for ln in lines])
-        return number
-
-    number = post_moves(ctx, [Move(sku.id, warehouse_id, inv.RESERVE, reserved=ln["quantity"], sku_code=sku.code)
-                              for sku, ln in zip(skus, lines, strict=True)], DOC_TYPE, insert_order,
-                        locked=levels)[0]["doc_id"]
-
-    ctx.emit("order.created", {
-        "order_id": row["id"], "number": number, "customer_id": data.customer_id, "warehouse_id": warehouse_id,
-        "total_amount": format_money(total), "by": ctx.actor,
-        "lines": [{"sku_id": ln["sku_id"], "sku_code": ln["sku_code"], "qty": format_quantity(ln["quantity"]),
-                   "unit_price": format_money(ln["unit_price"])} for ln in lines],
-    })
-    return OrderOut(**row, number=number, amount_due=total, paid_at=None, cancelled_at=None, cancel_reason=None,
-                    lines=[OrderLineOut(**ln) for ln in lines])
+    # The order is written first and its stock reserved after: a refused reservation rolls the
+    # whole unit of work back, so a refused order leaves nothing behind (but an unused id).
+    order_id = session.execute(_INSERT_ORDER, row).inserted_primary_key[0]
+    number = order_number(order_id, now)
+    session.execute(_INSERT_LINES, [{"order_id": order_id, **ln} for ln in lines])
+    _post(ctx, order_id, number, warehouse_id, inventory.RESERVE,
+          [(ln["line_no"], ln["sku_id"], ln["sku_code"], ln["quantity"]) for ln in lines],
+          field_of=lambda i: f"lines[{i}].qty")
+    ctx.emit(OrderCreated(
+        order_id=order_id, number=number, customer_id=data.customer_id, warehouse_id=warehouse_id,
+        total_amount=total, by=ctx.actor,
+        lines=[PricedLine(line_no=ln["line_no"], sku_id=ln["sku_id"], sku_code=ln["sku_code"], qty=ln["quantity"],
+                          unit_price=ln["unit_price"], amount=ln["amount"]) for ln in lines]))
+    return OrderOut(**row, id=order_id, number=number, amount_due=total, paid_at=None, cancelled_at=None,
+                    cancel_reason=None, lines=[OrderLineOut(**ln) for ln in lines])
 
 
 # --- reading orders ----------------------------------------------------------------------
 
 def _load(session: Session, ref: int | str, *, lock: bool = False) -> SalesOrder:
     """The order with this id or number (the number carries the id: no index on it is needed)."""
-    order_id = ref if isinstance(ref, int) else int(ref) if ref.isdigit() else order_id_from_number(ref)
+    digits = isinstance(ref, str) and ref.isascii() and ref.isdigit()
+    order_id = ref if isinstance(ref, int) else int(ref) if digits else order_id_from_number(ref)
+    if order_id is not None and order_id > 2_147_483_647:
+        order_id = None
     order = None
     if order_id is not None:
         query = select(SalesOrder).where(SalesOrder.id == order_id)
         if lock:
             query = query.with_for_update()
         order = session.scalars(query).one_or_none()
-    if order is not None and isinstance(ref, str) and not ref.isdigit() and order.number != ref:
+    if order is not None and isinstance(ref, str) and not digits and order.number != ref:
         order = None  # the id exists but the date in the number is not its date
     if order is None:
         raise NotFound(f"order {ref} does not exist", details=[{"field": "order", "message": "no such order"}])
@@ -180,24 +194,15 @@ def list_orders(ctx: Context, data: OrderListIn) -> Page[OrderSummaryOut]:
 
 # --- changing orders ---------------------------------------------------------------------
 
-def _require(order: SalesOrder, allowed: tuple[str, ...], action: str) -> None:
-    if order.status not in allowed:
-        raise Conflict(
-            f"order {order.number} is {order.status}: it cannot be {action}",
-            code="illegal_transition",
-            details=[{"field": "status", "status": order.status, "allowed_from": list(allowed)}],
-        )
-
-
-def _touch(ctx: Context, order: SalesOrder, status: str) -> None:
-    order.status = status
+def _move(ctx: Context, order: SalesOrder, action: str, to: str | None = None) -> None:
+    ORDER_WORKFLOW.apply(order, action, to, label=order.number)
     order.updated_at = ctx.now
 
 
 def pay_order(ctx: Context, data: OrderPayIn) -> OrderOut:
     """Record the payment of an order; the amount must equal the amount due (409 otherwise)."""
     order = _load(ctx.session, data.order, lock=True)
-    _require(order, (m.PENDING_PAYMENT,), "paid")
+    ORDER_WORKFLOW.check(order.status, "pay", label=order.number)
     if data.amount != order.amount_due:
         raise Conflict(f"the amount {format_money(data.amount)} is not the amount due {format_money(order.amount_due)}",
                        code="amount_mismatch",
@@ -207,10 +212,10 @@ def pay_order(ctx: Context, data: OrderPayIn) -> OrderOut:
                                   reference=data.reference, created_by=ctx.actor, created_at=ctx.now))
     order.paid_amount += data.amount
     order.paid_at = ctx.now
-    _touch(ctx, order, m.PAID)
+    _move(ctx, order, "pay")
     ctx.session.flush()
-    ctx.emit("order.paid", {"order_id": order.id, "number": order.number, "amount": format_money(data.amount),
-                            "method": data.method, "by": ctx.actor})
+    ctx.emit(OrderPaid(order_id=order.id, number=order.number, customer_id=order.customer_id, amount=data.amount,
+                       method=data.method, by=ctx.actor))
     return _out(order)
 
 
@@ -252,39 +257,46 @@ def _goods_status(order: SalesOrder) -> str:
     return m.PARTIALLY_SHIPPED if shipped > 0 else m.PAID
 
 
-def _doc_lines(picked: list[tuple[SalesOrderLine, Decimal]]) -> list[dict[str, Any]]:
-    return [{"line_no": ln.line_no, "sku_id": ln.sku_id, "sku_code": ln.sku_code, "qty": format_quantity(q)}
-            for ln, q in picked]
+def _refs(picked: list[tuple[SalesOrderLine, Decimal]]) -> list[OrderLineRef]:
+    return [OrderLineRef(line_no=ln.line_no, sku_id=ln.sku_id, sku_code=ln.sku_code, qty=q) for ln, q in picked]
+
+
+def _picked_stock(picked: list[tuple[SalesOrderLine, Decimal]]) -> list[tuple[int, int, str, Decimal]]:
+    return [(ln.line_no, ln.sku_id, ln.sku_code, q) for ln, q in picked]
+
+
+def _picked_field(picked: list[tuple[SalesOrderLine, Decimal]]) -> Callable[[int], str]:
+    return lambda i: f"lines[{i}].qty"
 
 
 def ship_order(ctx: Context, data: OrderShipIn) -> OrderOut:
     """Ship a paid order, wholly or in part: the reserved stock becomes a sale (issued from stock)."""
     order = _load(ctx.session, data.order, lock=True)
-    _require(order, (m.PAID, m.PARTIALLY_SHIPPED, m.PARTIALLY_RETURNED), "shipped")
+    ORDER_WORKFLOW.check(order.status, "ship", label=order.number)
     picked = _pick(order, data.lines, lambda ln: ln.qty_reserved, "shipped")
     if not picked:
         raise Conflict(f"order {order.number} has nothing left to ship", code="nothing_to_ship",
                        details=[{"field": "lines", "status": order.status}])
-    post_moves(ctx, [Move(ln.sku_id, order.warehouse_id, inv.SALE, on_hand=-q, reserved=-q, sku_code=ln.sku_code)
-                     for ln, q in picked], DOC_TYPE, order.number)
+    _post(ctx, order.id, order.number, order.warehouse_id, inventory.SALE, _picked_stock(picked),
+          field_of=_picked_field(picked))
     for line, qty in picked:
         line.qty_shipped += qty
-    doc = _doc_lines(picked)
-    shipment = Shipment(order_id=order.id, lines=json.dumps(doc), created_by=ctx.actor, created_at=ctx.now)
+    refs = _refs(picked)
+    shipment = Shipment(order_id=order.id, lines=json.dumps([r.model_dump(mode="json") for r in refs]),
+                        created_by=ctx.actor, created_at=ctx.now)
     order.shipments.append(shipment)
-    _touch(ctx, order, _goods_status(order))
+    _move(ctx, order, "ship", _goods_status(order))
     ctx.session.flush()
-    ctx.emit("order.shipped", {"order_id": order.id, "number": order.number, "shipment_id": shipment.id,
-                               "status": order.status, "lines": doc, "by": ctx.actor})
+    ctx.emit(OrderShipped(order_id=order.id, number=order.number, shipment_id=shipment.id, status=order.status,
+                          lines=refs, by=ctx.actor))
     return _out(order)
 
 
 def _cancel(ctx: Context, order: SalesOrder, reason: str) -> None:
-    _require(order, (m.PENDING_PAYMENT, m.PAID), "cancelled")
+    ORDER_WORKFLOW.check(order.status, "cancel", label=order.number)
     picked = [(ln, ln.qty_reserved) for ln in order.lines if ln.qty_reserved > 0]
     if picked:
-        post_moves(ctx, [Move(ln.sku_id, order.warehouse_id, inv.RELEASE, reserved=-q, sku_code=ln.sku_code,
-                              reason=reason[:255]) for ln, q in picked], DOC_TYPE, order.number)
+        _post(ctx, order.id, order.number, order.warehouse_id, inventory.RELEASE, _picked_stock(picked), reason)
     for line, qty in picked:
         line.qty_released += qty
     refund = None
@@ -296,11 +308,10 @@ def _cancel(ctx: Context, order: SalesOrder, reason: str) -> None:
         order.refunded_amount += amount
     order.cancelled_at = ctx.now
     order.cancel_reason = reason[:255]
-    _touch(ctx, order, m.CANCELLED)
+    _move(ctx, order, "cancel")
     ctx.session.flush()
-    ctx.emit("order.cancelled", {"order_id": order.id, "number": order.number, "reason": reason,
-                                 "released": _doc_lines(picked), "refund_id": refund.id if refund else None,
-                                 "by": ctx.actor})
+    ctx.emit(OrderCancelled(order_id=order.id, number=order.number, reason=reason, released=_refs(picked),
+                            refund_id=refund.id if refund else None, by=ctx.actor))
 
 
 def cancel_order(ctx: Context, data: OrderCancelIn) -> OrderOut:
@@ -313,71 +324,63 @@ def cancel_order(ctx: Context, data: OrderCancelIn) -> OrderOut:
 def return_order(ctx: Context, data: OrderReturnIn) -> OrderOut:
     """Take back shipped goods: the quantities go back into stock and a refund is recorded."""
     order = _load(ctx.session, data.order, lock=True)
-    _require(order, (m.PARTIALLY_SHIPPED, m.SHIPPED, m.PARTIALLY_RETURNED), "returned")
+    ORDER_WORKFLOW.check(order.status, "return", label=order.number)
     picked = _pick(order, data.lines, lambda ln: ln.qty_shipped - ln.qty_returned, "returned")
     if not picked:
         raise Conflict(f"order {order.number} has nothing left to return", code="nothing_to_return",
                        details=[{"field": "lines", "status": order.status}])
-    post_moves(ctx, [Move(ln.sku_id, order.warehouse_id, inv.RETURN, on_hand=q, sku_code=ln.sku_code,
-                          reason=data.reason) for ln, q in picked], DOC_TYPE, order.number, create=True)
+    _post(ctx, order.id, order.number, order.warehouse_id, inventory.RETURN, _picked_stock(picked), data.reason,
+          field_of=_picked_field(picked))
     amount = ZERO
     for line, qty in picked:
         line.qty_returned += qty
-        amount += _amount(qty, line.unit_price)
-    doc = _doc_lines(picked)
-    refund = Refund(order_id=order.id, amount=amount, reason=data.reason, lines=json.dumps(doc),
-                    created_by=ctx.actor, created_at=ctx.now)
+        amount += round_amount(qty * line.unit_price)
+    refs = _refs(picked)
+    refund = Refund(order_id=order.id, amount=amount, reason=data.reason,
+                    lines=json.dumps([r.model_dump(mode="json") for r in refs]), created_by=ctx.actor,
+                    created_at=ctx.now)
     order.refunds.append(refund)
     order.refunded_amount += amount
-    _touch(ctx, order, _goods_status(order))
+    _move(ctx, order, "return", _goods_status(order))
     ctx.session.flush()
-    ctx.emit("order.returned", {"order_id": order.id, "number": order.number, "refund_id": refund.id,
-                                "amount": format_money(amount), "status": order.status, "lines": doc, "by": ctx.actor})
+    ctx.emit(OrderReturned(order_id=order.id, number=order.number, customer_id=order.customer_id,
+                           refund_id=refund.id, amount=amount, status=order.status, lines=refs, by=ctx.actor))
     return _out(order)
 
 
 # --- the scheduled job -------------------------------------------------------------------
 
-JOB = "job-cancel-unpaid-orders"
-
-
-def _cancel_unpaid(order_id: int, minutes: int) -> str | None:
-    """Cancel one unpaid order in its own transaction; None if it was paid or cancelled meanwhile."""
-
-    def work(session: Session) -> tuple[str | None, Context]:
-        ctx = Context(session=session, principal=None, request_id=uuid.uuid4().hex, now=utcnow(), operation=JOB)
-        order = _load(session, order_id, lock=True)
-        if order.status != m.PENDING_PAYMENT:
-            return None, ctx
-        _cancel(ctx, order, f"unpaid after {minutes} minutes")
-        return order.number, ctx
-
-    number, ctx = run_in_transaction(work)
-    ctx.committed()
-    return number
-
-
-def cancel_unpaid_orders() -> JobRunOut:
+def cancel_unpaid_orders(caller: Caller) -> JobRunOut:
     """Cancel orders left unpaid longer than ``ERP_UNPAID_ORDER_MINUTES`` (30) and release their stock.
 
-    Each order is cancelled in its own transaction, so one failure does not block the rest; the
+    Each order is cancelled in its own unit of work, so one failure does not block the rest; the
     run log records how many were cancelled and every error.
     """
+    minutes = get_settings().unpaid_order_minutes
+
+    def due(ctx: Context) -> list[int]:
+        cutoff = ctx.now - timedelta(minutes=minutes)
+        return list(ctx.session.scalars(
+            select(SalesOrder.id).where(SalesOrder.status == m.PENDING_PAYMENT, SalesOrder.created_at < cutoff)
+            .order_by(SalesOrder.id).limit(1000)))
+
+    def cancel_one(order_id: int) -> Callable[[Context], str | None]:
+        def work(ctx: Context) -> str | None:  # None: it was paid or cancelled meanwhile
+            order = _load(ctx.session, order_id, lock=True)
+            if order.status != m.PENDING_PAYMENT:
+                return None
+            _cancel(ctx, order, f"unpaid after {minutes} minutes")
+            return order.number
+        return work
 
     def work() -> dict[str, Any]:
-        minutes = get_settings().unpaid_order_minutes
-        cutoff = utcnow() - timedelta(minutes=minutes)
-        with transaction() as session:
-            ids = session.scalars(
-                select(SalesOrder.id).where(SalesOrder.status == m.PENDING_PAYMENT, SalesOrder.created_at < cutoff)
-                .order_by(SalesOrder.id).limit(1000)
-            ).all()
+        ids = uow.run(due, caller, readonly=True)
         cancelled, errors = [], []
         for order_id in ids:
             try:
-                number = _cancel_unpaid(order_id, minutes)
+                number = uow.run(cancel_one(order_id), caller)
             except Exception as exc:  # keep going: the next run tries this one again
-                log.exception("%s: could not cancel order %s", JOB, order_id)
+                log.exception("%s: could not cancel order %s", caller.operation, order_id)
                 errors.append({"order_id": order_id, "error": f"{exc.__class__.__name__}: {exc}"[:500]})
                 continue
             if number:
@@ -385,4 +388,4 @@ def cancel_unpaid_orders() -> JobRunOut:
         return {"processed": len(cancelled), "found": len(ids), "cancelled": cancelled[:200],
                 "errors": errors[:100], "older_than_minutes": minutes}
 
-    return run_job(JOB, work)
+    return run_job(caller, work)

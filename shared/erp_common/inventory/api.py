@@ -1,0 +1,29 @@
+"""The inventory's public face: posting stock documents to the ledger, warehouses, the stock check.
+
+Other domains change stock only by posting a ``StockDocument`` (``post_stock``) and get a
+``Posting`` back; a refusal is 409 ``insufficient_stock`` with one detail per short line
+(``{"line": i}``: the caller names its own field with ``ErpError.locate``).
+"""
+from __future__ import annotations
+
+from .events import StockChanged, StockLineChange, WarehouseCreated
+from .ledger import PostedLine, Posting, StockDocument, StockLine, post_stock
+from .models import (
+    ADJUST,
+    ISSUE,
+    RECEIPT,
+    RELEASE,
+    RESERVE,
+    RETURN,
+    SALE,
+    STOCKTAKE,
+    TRANSFER_IN,
+    TRANSFER_OUT,
+)
+from .services import check_stock, resolve_warehouse
+
+__all__ = [
+    "ADJUST", "ISSUE", "RECEIPT", "RELEASE", "RESERVE", "RETURN", "SALE", "STOCKTAKE", "TRANSFER_IN",
+    "TRANSFER_OUT", "Posting", "PostedLine", "StockDocument", "StockLine", "post_stock", "check_stock",
+    "resolve_warehouse", "StockChanged", "StockLineChange", "WarehouseCreated",
+]

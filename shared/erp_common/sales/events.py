@@ -1,0 +1,75 @@
+"""The sales domain's events: an order created, paid, shipped, cancelled or returned."""
+from __future__ import annotations
+
+from ..events import DomainEvent, EventPart
+from ..schemas import Id, Money, Quantity
+
+
+class OrderLineRef(EventPart):
+    line_no: int
+    sku_id: Id
+    sku_code: str
+    qty: Quantity
+
+
+class PricedLine(OrderLineRef):
+    unit_price: Money
+    amount: Money
+
+
+class OrderCreated(DomainEvent):
+    event_type = "order.created"
+
+    order_id: Id
+    number: str
+    customer_id: Id | None
+    warehouse_id: Id
+    total_amount: Money
+    lines: list[PricedLine]
+    by: str
+
+
+class OrderPaid(DomainEvent):
+    event_type = "order.paid"
+
+    order_id: Id
+    number: str
+    customer_id: Id | None
+    amount: Money
+    method: str
+    by: str
+
+
+class OrderShipped(DomainEvent):
+    event_type = "order.shipped"
+
+    order_id: Id
+    number: str
+    shipment_id: Id
+    status: str
+    lines: list[OrderLineRef]
+    by: str
+
+
+class OrderCancelled(DomainEvent):
+    event_type = "order.cancelled"
+
+    order_id: Id
+    number: str
+    reason: str
+    released: list[OrderLineRef]
+    refund_id: Id | None
+    by: str
+
+
+class OrderReturned(DomainEvent):
+    event_type = "order.returned"
+
+    order_id: Id
+    number: str
+    customer_id: Id | None
+    refund_id: Id
+    amount: Money
+    status: str
+    lines: list[OrderLineRef]
+    by: str
