@@ -12,7 +12,7 @@ DEPS := requirements-dev.txt shared/requirements.txt shared/pyproject.toml infra
         templates/python3-http-erp/requirements.txt
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test test-services bench lint migrate shrinkwrap deploy deploy-ce clean
+.PHONY: install run test test-services bench lint migrate stack shrinkwrap deploy deploy-ce clean
 
 $(STAMP): $(DEPS)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -39,6 +39,11 @@ lint: $(STAMP)
 
 migrate: $(STAMP)
 	$(BIN)/erp migrate
+
+# stack.yml, stack.ce.yml, functions/*, packs/*, docs/functions.md and the README's function tables,
+# written from the declarations (commit what it writes; a test fails when they are stale).
+stack: $(STAMP)
+	$(BIN)/erp stack
 
 shrinkwrap:
 	faas-cli build --shrinkwrap -f $(STACK)

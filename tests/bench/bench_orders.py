@@ -41,13 +41,12 @@ def _seed() -> tuple[list[int], list[str], int]:
     """SKUs with plenty of stock, and cashiers' tokens; (sku ids, tokens, warehouse id)."""
     from sqlalchemy import select
 
-    from erp_common import auth
+    from erp_common import auth, uow
     from erp_common.catalog.models import Category, Item, Sku
-    from erp_common.context import Context
     from erp_common.db import transaction, utcnow
     from erp_common.identity.models import User, UserRole
+    from erp_common.inventory.api import RECEIPT, StockDocument, StockLine, post_stock
     from erp_common.inventory.models import Warehouse
-    from erp_common.inventory.services import Move, post_moves
 
     now = utcnow()
     with transaction() as session:
@@ -66,9 +65,6 @@ def _seed() -> tuple[list[int], list[str], int]:
         session.add_all(skus)
         session.flush()
         sku_ids = [s.id for s in skus]
-        ctx = Context(session=session, principal=None, request_id="bench", now=now)
-        post_moves(ctx, [Move(s, warehouse_id, "receipt", on_hand=STOCK) for s in sku_ids], "bench", "seed",
-                   create=True)
         users = []
         for i in range(16):
             user = User(username=f"bench{i}", password_hash="x", full_name="", is_active=True, token_version=1,
@@ -77,6 +73,8 @@ def _seed() -> tuple[list[int], list[str], int]:
             users.append(user)
         session.flush()
         tokens = [auth.issue_token(u.id, u.username, ["cashier"], 1).token for u in users]
+    seed = StockDocument("bench", "seed", [StockLine(s, warehouse_id, RECEIPT, STOCK) for s in sku_ids])
+    uow.run(lambda ctx: post_stock(ctx, seed), uow.system_caller("bench-seed"))
     return sku_ids, tokens, warehouse_id
 
 
@@ -311,7 +309,7 @@ def main() -> None:
 
 def _check_stock() -> None:
     from erp_common.db import transaction
-    from erp_common.inventory.services import check_stock
+    from erp_common.inventory.api import check_stock
 
     with transaction() as session:
         result = check_stock(session)

@@ -21,7 +21,8 @@ REQUESTS = 400
 def main() -> None:
     use_database("erp_bench_platform")
     from erp_common import auth
-    from erp_common.http import REGISTRY, dispatch
+    from erp_common.http import dispatch
+    from erp_common.operations import REGISTRY
     from erp_common.identity.services import ensure_admin
 
     ensure_admin("admin", "bench-admin-password")
@@ -36,7 +37,7 @@ def main() -> None:
                     return lambda _i: http.get(path).status_code == 200
 
                 rows.append(run_clients(label, clients, REQUESTS // clients, worker))
-    from erp_common.registry import load_operations
+    from erp_common.domains import load as load_operations
 
     load_operations()
     op = REGISTRY["user-me"]

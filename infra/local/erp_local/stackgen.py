@@ -26,7 +26,8 @@ IMAGE = "${REGISTRY:-ghcr.io/example-erp}/erp-%s:${TAG:-0.1.0}"
 # The scaling class of a declaration -> the labels it gets in stack.yml (OpenFaaS Standard/Enterprise).
 SCALE_ANCHORS = {"api": "scale-api", "hot": "scale-hot", "background": "scale-background"}
 CE_LABELS = '{ com.openfaas.scale.min: "1", com.openfaas.scale.max: "%s", erp.service: %s }'
-# Services with a title in the README, in the order they appear there; others follow by name.
+# The first services' titles in the README, in the order they appear there; a new service is titled
+# after its domain and follows them, in the order of the domains' dependencies.
 SERVICE_TITLES = {"user": "Identity", "item": "Catalog", "stock": "Inventory", "order": "Sales orders",
                   "job": "Jobs"}
 # faas-cli honours the cron connector's annotations only on the function they are set on.
@@ -63,7 +64,11 @@ def declared() -> list[Operation]:
 
 def _service_rank(service: str) -> tuple[int, str]:
     order = list(SERVICE_TITLES)
-    return (order.index(service), service) if service in order else (len(order), service)
+    return (order.index(service), "") if service in order else (len(order), "")
+
+
+def _title(service: str, ops: list[Operation]) -> str:
+    return SERVICE_TITLES.get(service) or ops[0].domain.capitalize()
 
 
 def ce_packs(ops: Iterable[Operation]) -> list[Pack]:
@@ -278,7 +283,7 @@ def reference_md(ops: list[Operation], packs: list[Pack]) -> str:
            "same. Each function's input and output schemas are in `/docs` (Swagger UI) and its events in "
            "`/docs/asyncapi.json`.\n"]
     for service, members in _services(ops).items():
-        title = SERVICE_TITLES.get(service, service.capitalize())
+        title = _title(service, members)
         out.append(f"\n## {title} (service `{service}`)\n\n{function_table(members)}")
     out.append(f"\n## The CE packing (`stack.ce.yml`, {len(packs)} of at most {CE_MAX_FUNCTIONS} functions)\n\n"
                "| function | serves |\n|---|---|\n")
@@ -292,7 +297,7 @@ def readme_with_tables(readme: str, ops: list[Operation]) -> str:
     for service, members in _services(ops).items():
         start, end = f"<!-- functions:{service} -->\n", f"<!-- /functions:{service} -->"
         if start not in readme:
-            title = SERVICE_TITLES.get(service, service.capitalize())
+            title = _title(service, members)
             anchor = "\n## Configuration"
             section = (f"### {title} (service `{service}`)\n\n{start}{end}\n\n")
             readme = readme.replace(anchor, "\n" + section.rstrip("\n") + "\n" + anchor, 1) if anchor in readme \
