@@ -22,8 +22,8 @@ def main() -> None:
     use_database("erp_bench_platform")
     from erp_common import auth
     from erp_common.http import dispatch
-    from erp_common.operations import REGISTRY
     from erp_common.identity.services import ensure_admin
+    from erp_common.operations import REGISTRY
 
     ensure_admin("admin", "bench-admin-password")
     token = auth.issue_token(1, "admin", ["admin"], 1).token
