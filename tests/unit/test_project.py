@@ -9,8 +9,9 @@ import pytest
 import yaml
 
 from erp_common.domains import load as load_operations
+from erp_common.operations import FUNCTION_NAME as DNS_1035
 from erp_common.operations import REGISTRY
-from erp_local.stack import DNS_1035, load_stack
+from erp_local.stack import load_stack
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = "python3-http-erp"

@@ -10,7 +10,6 @@ from typing import Any
 import yaml
 
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::?-([^}]*))?\}")
-DNS_1035 = re.compile(r"^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$")
 
 
 def substitute(text: str, environ: dict[str, str] | None = None) -> str:

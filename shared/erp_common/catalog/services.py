@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from ..context import Context
 from ..errors import Conflict, NotFound, ValidationFailed
+from ..paging import paginate
 from ..schemas import Page
 from . import specs as spec_rules
 from .events import ItemCreated, ItemPriceChanged, ItemUpdated, PriceChangeLine, SkuPrice
@@ -415,21 +416,21 @@ def list_items(ctx: Context, data: ItemListIn) -> Page[ItemSummaryOut]:
         query = query.where(Item.category_id.in_(subtree_ids(session, data.category_id)))
     if data.status is not None:
         query = query.where(Item.status == data.status)
-    total = session.scalar(select(func.count()).select_from(query.with_only_columns(Item.id).subquery())) or 0
     column = SORTS[data.sort]
     order = [column.desc() if data.order == "desc" else column.asc()]
     if data.sort != "id":
         order.append(Item.id.desc() if data.order == "desc" else Item.id.asc())
-    rows = session.execute(
-        query.with_only_columns(Item.id, Item.name, Item.category_id, Item.brand, Item.unit, Item.barcode,
-                                Item.price, Item.status, Item.created_at, Item.updated_at)
-        .order_by(*order).offset(data.offset).limit(data.page_size)
-    ).all()
-    counts = dict(session.execute(
-        select(Sku.item_id, func.count()).where(Sku.item_id.in_([r.id for r in rows])).group_by(Sku.item_id)
-    ).all()) if rows else {}
-    items = [ItemSummaryOut(**r._mapping, sku_count=counts.get(r.id, 0)) for r in rows]
-    return Page[ItemSummaryOut](items=items, total=total, page=data.page, page_size=data.page_size)
+
+    def with_sku_counts(rows: list) -> list[ItemSummaryOut]:
+        counts = dict(session.execute(
+            select(Sku.item_id, func.count()).where(Sku.item_id.in_([r.id for r in rows])).group_by(Sku.item_id)
+        ).all()) if rows else {}
+        return [ItemSummaryOut(**r._mapping, sku_count=counts.get(r.id, 0)) for r in rows]
+
+    columns = query.with_only_columns(Item.id, Item.name, Item.category_id, Item.brand, Item.unit, Item.barcode,
+                                      Item.price, Item.status, Item.created_at, Item.updated_at)
+    return paginate(session, columns, data, ItemSummaryOut.model_validate, *order, entities=False,
+                    per_page=with_sku_counts)
 
 
 def get_sku(ctx: Context, data: SkuGetIn) -> SkuDetailOut:

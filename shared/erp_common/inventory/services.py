@@ -239,13 +239,6 @@ def _stock_out(row, codes: dict[int, str]) -> StockOut:
                     low_stock=row.threshold is not None and available <= row.threshold, updated_at=level.updated_at)
 
 
-def _with_codes(session: Session, page: Page, sku_id_of, convert) -> Page:
-    """A page of rows converted with the codes of their SKUs (read from the catalog in one query)."""
-    codes = sku_codes(session, [sku_id_of(r) for r in page.items])
-    page.items = [convert(r, codes) for r in page.items]
-    return page
-
-
 def _stock_rows(session: Session, keys: set[tuple[int, int]]) -> list[StockOut]:
     if not keys:
         return []
@@ -277,8 +270,12 @@ def query_stock(ctx: Context, data: StockQueryIn) -> Page[StockOut]:
         query = query.where(StockLevel.warehouse_id == data.warehouse_id)
     if data.low_stock:
         query = query.where(threshold.is_not(None), StockLevel.on_hand - StockLevel.reserved <= threshold)
-    page = paginate(ctx.session, query, data, lambda r: r, StockLevel.sku_id, StockLevel.warehouse_id, entities=False)
-    return _with_codes(ctx.session, page, lambda r: r.StockLevel.sku_id, _stock_out)
+    def with_codes(rows: list) -> list[StockOut]:  # the page's SKU codes, read from the catalog in one query
+        codes = sku_codes(ctx.session, [r.StockLevel.sku_id for r in rows])
+        return [_stock_out(r, codes) for r in rows]
+
+    return paginate(ctx.session, query, data, None, StockLevel.sku_id, StockLevel.warehouse_id, entities=False,
+                    per_page=with_codes)
 
 
 def list_ledger(ctx: Context, data: StockLedgerIn) -> Page[LedgerEntryOut]:
