@@ -11,8 +11,12 @@ import time
 from functools import cache
 from pathlib import Path
 from types import ModuleType
+from typing import TYPE_CHECKING
 
 from erp_common.config import ConfigError, load_settings
+
+if TYPE_CHECKING:
+    from .stack import Stack
 
 ROOT = Path(__file__).resolve().parents[3]
 STOP_SIGNALS = {signal.SIGTERM, signal.SIGINT}
@@ -170,7 +174,7 @@ def server_module() -> ModuleType:
     return module
 
 
-def drain_timeout(stack) -> float:
+def drain_timeout(stack: Stack) -> float:
     """How long requests in flight may run on after SIGTERM: the longest ``write_timeout`` the stack's
     functions get (their ``environment``, then their ``environment_file``s), 30 s by default."""
     import yaml
