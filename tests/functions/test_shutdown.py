@@ -238,3 +238,18 @@ def test_erp_run_stops_without_cutting_a_request(make_user, workers):
         assert created(names) == dict.fromkeys(names, True)
     finally:
         process.stop()
+
+
+def test_erp_run_gives_requests_in_flight_the_functions_write_timeout(tmp_path):
+    from erp_local.cli import drain_timeout
+    from erp_local.stack import load_stack
+
+    assert drain_timeout(load_stack(ROOT / "stack.yml")) == drain_timeout(load_stack(ROOT / "stack.ce.yml")) == 35.0
+    (tmp_path / "env.yml").write_text("environment:\n  write_timeout: 1m5s\n")
+    (tmp_path / "stack.yml").write_text(
+        "version: 1.0\nprovider: {name: openfaas}\nfunctions:\n"
+        "  a: {lang: x, handler: ., image: i, environment_file: [env.yml]}\n"
+        "  b: {lang: x, handler: ., image: i, environment_file: [env.yml], environment: {write_timeout: 10s}}\n")
+    assert drain_timeout(load_stack(tmp_path / "stack.yml")) == 65.0
+    (tmp_path / "stack.yml").write_text("version: 1.0\nprovider: {name: openfaas}\nfunctions:\n  a: {image: i}\n")
+    assert drain_timeout(load_stack(tmp_path / "stack.yml")) == 30.0
