@@ -6,17 +6,32 @@ real JSON, and a str/bytes body goes out unchanged with the headers the handler 
 and method reaches the handler; chunked request bodies (how of-watchdog forwards them) are read.
 In a container ``python index.py`` serves the function on 0.0.0.0:5000 behind of-watchdog; the
 local gateway imports ``create_app`` and mounts one app per function, so both run this code.
+Both are served by ``GracefulServer`` (waitress), which stops on SIGTERM without cutting a request.
 """
 from __future__ import annotations
 
 import json
+import logging
 import os
-from collections.abc import Callable
+import re
+import signal
+import threading
+import time
+from collections.abc import Callable, Iterable
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import Flask, Response, request
+from waitress import wasyncore
+from waitress.channel import HTTPChannel
+from waitress.parser import HTTPRequestParser
+from waitress.server import BaseWSGIServer, create_server
+from waitress.task import WSGITask
+
+from erp_common.errors import ServiceUnavailable
 
 METHODS = ["GET", "PUT", "POST", "PATCH", "DELETE"]
+log = logging.getLogger("erp.server")
 
 
 class Event:
@@ -71,13 +86,276 @@ def create_app(handle: Callable[[Any, Any], Any], name: str = "function") -> Fla
     return app
 
 
-if __name__ == "__main__":
-    from function import handler
-    from waitress import serve
+# --- serving, and stopping without cutting a request -------------------------------------
 
-    serve(
-        create_app(handler.handle, os.getenv("OPENFAAS_NAME", "function")),
-        host="0.0.0.0",
-        port=5000,
-        threads=int(os.getenv("WAITRESS_THREADS", "4")),
-    )
+REFUSED = "erp.arrived_after_stop"  # environ key: the request began to arrive after the stop
+
+
+def duration_seconds(value: str | None, default: float) -> float:
+    """An of-watchdog duration ("35s", "1m5s", "500ms", or plain seconds) in seconds."""
+    value = (value or "").strip()
+    if not value:
+        return default
+    try:
+        return float(value)
+    except ValueError:
+        pass
+    units = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 1e-3, "us": 1e-6, "µs": 1e-6, "ns": 1e-9}
+    parts = re.findall(r"(\d+(?:\.\d+)?)(h|ms|m|s|us|µs|ns)", value)
+    if not parts or "".join(n + u for n, u in parts) != value:
+        return default
+    return sum(float(n) * units[u] for n, u in parts)
+
+
+def _refuse_after_stop(app: Callable) -> Callable:
+    """``app``, answering 503 ``shutting_down`` to the requests that arrived after the stop."""
+
+    def gate(environ: dict, start_response: Callable) -> Iterable[bytes]:
+        if not environ.get(REFUSED):
+            return app(environ, start_response)
+        err = ServiceUnavailable("the server is shutting down: send the request again", code="shutting_down",
+                                 headers={"Retry-After": "1"})
+        body = json.dumps(err.to_body()).encode()
+        start_response("503 Service Unavailable", [("Content-Type", "application/json"),
+                                                   ("Content-Length", str(len(body))), *err.headers.items()])
+        return [body]
+
+    return gate
+
+
+class _Wakeup(wasyncore.file_dispatcher):
+    """A pipe that wakes the loop when the stop is asked for; writing never blocks (a signal handler
+    writes to it, and a full pipe wakes the loop anyway)."""
+
+    def __init__(self, map: dict) -> None:
+        read_end, self._write_end = os.pipe()
+        os.set_blocking(self._write_end, False)
+        super().__init__(read_end, map=map)
+        os.close(read_end)  # the dispatcher keeps a duplicate
+
+    def readable(self) -> bool:
+        return True
+
+    def writable(self) -> bool:
+        return False
+
+    def handle_read(self) -> None:
+        try:
+            self.recv(512)
+        except OSError:
+            pass
+
+    def wake(self) -> None:
+        try:
+            os.write(self._write_end, b"x")
+        except OSError:
+            pass
+
+    def close(self) -> None:
+        super().close()
+        if self._write_end >= 0:
+            os.close(self._write_end)
+            self._write_end = -1
+
+
+class GracefulServer:
+    """waitress serving ``app``, stopped by ``stop()`` (SIGTERM, SIGINT) without cutting a request.
+
+    At the stop, the connections the kernel has completed are accepted and what has arrived on
+    every connection is read: each request received until then is in flight and is served to the
+    end. A request arriving later is answered 503 ``shutting_down`` (JSON, the project's error
+    shape) on a connection that is still open; every response from then on says
+    ``Connection: close``. The listening sockets stay open ``linger`` seconds (answering 503),
+    then close, so new connections are refused; idle connections are closed. ``run()`` returns
+    once no request is left, or ``linger + timeout`` seconds after the stop.
+    """
+
+    def __init__(self, app: Callable, *, threads: int = 4, linger: float = 0.0, timeout: float = 30.0,
+                 **listen: Any) -> None:
+        self.linger, self.timeout = linger, timeout
+        self.stopping = False  # the drain has begun: requests parsed from now on are refused
+        self.draining = threading.Event()  # set once the drain is under way (listener closed if no linger)
+        self.reason = "stop"
+        self._stop_asked = self._closed = False
+        self._linger_until = self._deadline = 0.0
+        server = self
+
+        class Parser(HTTPRequestParser):
+            def __init__(self, adj: Any) -> None:
+                super().__init__(adj)
+                self.after_stop = server.stopping
+
+        class Task(WSGITask):
+            def get_environment(self) -> dict:
+                environ = super().get_environment()
+                environ[REFUSED] = getattr(self.request, "after_stop", False)
+                return environ
+
+            def build_response_header(self) -> bytes:
+                if server.stopping:  # no further request on this connection: it closes after this answer
+                    self.set_close_on_finish()
+                return super().build_response_header()
+
+        class Channel(HTTPChannel):
+            parser_class = Parser
+            task_class = Task
+
+        self._server = create_server(_refuse_after_stop(app), threads=threads, **listen)
+        self._map: dict = getattr(self._server, "_map", None) or self._server.map
+        self._listeners = [d for d in self._map.values() if isinstance(d, BaseWSGIServer)]
+        for listener in self._listeners:
+            listener.channel_class = Channel
+        self._wakeup = _Wakeup(self._map)
+        self.port = int(self._listeners[0].effective_port)
+
+    def stop(self, signum: int | None = None, frame: Any = None) -> None:
+        """Ask for the graceful stop; safe from a signal handler and from any thread."""
+        if signum is not None:
+            self.reason = signal.Signals(signum).name
+        self._stop_asked = True
+        if not self._closed:
+            self._wakeup.wake()
+
+    def handle_signals(self, *signums: int) -> None:
+        for signum in signums or (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, self.stop)
+
+    def run(self) -> bool:
+        """Serve until ``stop()``, then drain. False if the timeout cut requests still running."""
+        adj = self._server.adj
+        try:
+            while True:
+                wasyncore.loop(timeout=0.05 if self._stop_asked else adj.asyncore_loop_timeout, map=self._map,
+                               use_poll=adj.asyncore_use_poll, count=1)
+                if not self._stop_asked:
+                    continue
+                now = time.monotonic()
+                if not self.stopping:
+                    self._begin(now)
+                if self._listeners and now >= self._linger_until:
+                    self._close_listeners()
+                if not self._listeners:
+                    self._close_idle()
+                    if not self._channels():
+                        return True
+                if now >= self._deadline:
+                    log.warning("%d request(s) still running after %.0f s: stopping anyway", self._in_flight(),
+                                self.linger + self.timeout)
+                    return False
+        finally:
+            self._close()
+
+    # --- the drain ----------------------------------------------------------------------
+
+    def _begin(self, now: float) -> None:
+        self._linger_until, self._deadline = now + self.linger, now + self.linger + self.timeout
+        for listener in self._listeners:
+            self._accept_waiting(listener)
+        for channel in self._channels():
+            self._read_arrived(channel)
+        self.stopping = True
+        if self.linger <= 0:
+            self._close_listeners()
+        refused = (f"answered 503 for {self.linger:.1f} s, then refused" if self.linger > 0
+                   else "refused (the listening socket is closed)")
+        log.info("%s: finishing %d request(s) in flight (at most %.0f s); new requests are %s", self.reason,
+                 self._in_flight(), self.timeout, refused)
+        self.draining.set()
+
+    def _accept_waiting(self, listener: BaseWSGIServer) -> None:
+        """Accept every connection the kernel has completed, and read what each has sent."""
+        while True:
+            try:
+                pair = listener.accept()  # None once none is waiting
+            except OSError:  # out of file descriptors, say: the rest are refused with the listener
+                return
+            if pair is None:
+                return
+            conn, addr = pair
+            try:
+                listener.set_socket_options(conn)
+            except OSError:
+                conn.close()
+                continue
+            channel = listener.channel_class(listener, conn, listener.fix_addr(addr), listener.adj, map=self._map)
+            self._read_arrived(channel)
+
+    @staticmethod
+    def _read_arrived(channel: HTTPChannel) -> None:
+        """Read what has arrived on ``channel`` (as its loop would), so requests sent are parsed."""
+        while channel.connected and channel.readable():
+            try:
+                data = channel.socket.recv(channel.adj.recv_bytes)
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError:
+                channel.handle_close()
+                return
+            if not data:  # the client has gone
+                channel.handle_close()
+                return
+            channel.last_activity = time.time()
+            channel.received(data)
+
+    def _close_listeners(self) -> None:
+        for listener in self._listeners:
+            self._accept_waiting(listener)  # completed connections are answered, not reset
+            listener.accepting = False
+            wasyncore.dispatcher.close(listener)  # the socket only: its trigger still serves the channels
+        self._listeners = []
+
+    def _close_idle(self) -> None:
+        for channel in self._channels():
+            self._read_arrived(channel)
+            if not (channel.requests or channel.request is not None or channel.total_outbufs_len
+                    or channel.close_when_flushed or channel.will_close):
+                channel.handle_close()
+
+    def _channels(self) -> list[HTTPChannel]:
+        return [d for d in list(self._map.values()) if isinstance(d, HTTPChannel)]
+
+    def _in_flight(self) -> int:
+        return sum(len(c.requests) + (c.request is not None) for c in self._channels())
+
+    def _close(self) -> None:
+        self._closed = True
+        self._server.task_dispatcher.shutdown(cancel_pending=True, timeout=1)
+        wasyncore.close_all(self._map, ignore_all=True)
+
+
+def release_resources(timeout: float = 5.0) -> None:
+    """After the last request: publish the events it committed (those not sent in time stay in the
+    outbox, where the relay job finds them), then close the NATS, database and Redis connections."""
+    from erp_common import cache, db, events
+
+    if not events.background.wait(timeout):
+        log.warning("events still unpublished after %.0f s: left in the outbox for the relay job", timeout)
+    events.reset_publisher()
+    db.dispose_engine()
+    cache.reset_cache()
+
+
+def main() -> None:
+    """``python index.py`` behind of-watchdog: serve on its upstream port; on SIGTERM, drain.
+
+    The watchdog passes SIGTERM on at once but keeps accepting for ``healthcheck_interval`` and
+    forwarding to us: refused connections would reach its clients as 500s, so the function answers
+    503 until a second after the watchdog closes its own listener, then refuses. Requests in flight
+    get ``write_timeout`` to finish, as the watchdog gives its own.
+    """
+    from function import handler
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    write_timeout = duration_seconds(os.getenv("write_timeout"), 30.0)
+    healthcheck_interval = duration_seconds(os.getenv("healthcheck_interval"), write_timeout)
+    port = urlsplit(os.getenv("upstream_url", "http://127.0.0.1:5000")).port or 5000
+    server = GracefulServer(create_app(handler.handle, os.getenv("OPENFAAS_NAME", "function")), host="0.0.0.0",
+                            port=port, threads=int(os.getenv("WAITRESS_THREADS", "4")),
+                            linger=healthcheck_interval + 1.0, timeout=write_timeout)
+    server.handle_signals()
+    server.run()
+    release_resources()
+
+
+if __name__ == "__main__":
+    main()

@@ -54,3 +54,51 @@ def test_chunked_bodies_are_read():
 
     client.post("/", input_stream=io.BytesIO(b'{"a": 1}'), headers={"Transfer-Encoding": "chunked"})
     assert seen[0][0].body == b'{"a": 1}'
+
+
+def test_watchdog_durations_read_as_seconds():
+    seconds = index.duration_seconds
+    assert [seconds(v, -1.0) for v in ("35s", "1m5s", "500ms", "30", "1.5s", "2h")] == [35, 65, 0.5, 30, 1.5, 7200]
+    assert [seconds(v, -1.0) for v in (None, "", "soon", "5s later")] == [-1.0] * 4
+
+
+def test_a_request_in_flight_is_finished_and_a_late_one_refused():
+    import socket
+    import threading
+
+    entered, release = threading.Event(), threading.Event()
+
+    def slow_app(environ, start_response):
+        entered.set()
+        assert release.wait(10)
+        start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", "4")])
+        return [b"done"]
+
+    server = index.GracefulServer(slow_app, host="127.0.0.1", port=0, threads=2, timeout=10)
+    finished = []
+    runner = threading.Thread(target=lambda: finished.append(server.run()))
+    runner.start()
+    try:
+        in_flight = socket.create_connection(("127.0.0.1", server.port), timeout=10)
+        in_flight.sendall(b"GET /slow HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert entered.wait(10)
+        server.stop()
+        assert server.draining.wait(10)  # the loop takes the stop at its next turn
+        try:
+            socket.create_connection(("127.0.0.1", server.port), timeout=2).close()
+            refused = False
+        except ConnectionRefusedError:
+            refused = True
+        assert refused, "a new connection after the stop must be refused"
+        release.set()
+        response = b""
+        while chunk := in_flight.recv(4096):
+            response += chunk
+        assert response.startswith(b"HTTP/1.1 200 OK") and response.endswith(b"done")
+        assert b"Connection: close" in response
+        runner.join(10)
+        assert finished == [True]
+    finally:
+        release.set()
+        server.stop()
+        runner.join(10)

@@ -3,15 +3,23 @@ check data."""
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import logging
 import signal
 import sys
 import time
+from functools import cache
 from pathlib import Path
+from types import ModuleType
+from typing import TYPE_CHECKING
 
 from erp_common.config import ConfigError, load_settings
 
+if TYPE_CHECKING:
+    from .stack import Stack
+
 ROOT = Path(__file__).resolve().parents[3]
+STOP_SIGNALS = {signal.SIGTERM, signal.SIGINT}
 
 BANNER = """
 ************************************************************************
@@ -168,24 +176,69 @@ def reset_after_fork() -> None:
     reset_publisher()
 
 
+@cache
+def server_module() -> ModuleType:
+    """The template adapter, whose ``GracefulServer`` serves each function in its container: ``erp run``
+    serves the gateway with it too, so both stop the same way."""
+    path = ROOT / "templates" / "python3-http-erp" / "index.py"
+    spec = importlib.util.spec_from_file_location("erp_template_server", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def drain_timeout(stack: Stack) -> float:
+    """How long requests in flight may run on after SIGTERM: the longest ``write_timeout`` the stack's
+    functions get (their ``environment``, then their ``environment_file``s), 30 s by default."""
+    import yaml
+
+    seconds = server_module().duration_seconds
+    found = []
+    for spec in (stack.raw.get("functions") or {}).values():
+        spec = spec or {}
+        environment = {}
+        for name in spec.get("environment_file") or ():
+            path = stack.path.parent / name
+            if path.exists():
+                environment.update((yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("environment") or {})
+        environment.update(spec.get("environment") or {})
+        if "write_timeout" in environment:
+            found.append(seconds(str(environment["write_timeout"]), 30.0))
+    return max(found, default=30.0)
+
+
 def _serve(args: argparse.Namespace, settings, *, sock=None, worker: int = 0, workers: int = 1,
            started: float | None = None) -> int:
-    """Serve the gateway in this process until SIGTERM/SIGINT; worker 0 alone runs the schedules."""
-    from waitress.server import create_server
+    """Serve the gateway in this process until SIGTERM/SIGINT, then stop gracefully: no new connection,
+    requests in flight finished, the last events published, connections closed. Worker 0 alone runs
+    the schedules."""
+    from erp_common import cache as erp_cache
+    from erp_common import db, events
 
+    server = None
+    asked = []
+
+    def stop(signum, frame):
+        asked.append(signum)
+        if server is not None:
+            server.stop(signum)
+
+    # Also when started in the background, where SIGINT is ignored; with --workers, Ctrl-C reaches every
+    # worker and the parent passes SIGTERM on as well: the second signal changes nothing.
+    for signum in STOP_SIGNALS:
+        signal.signal(signum, stop)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)  # blocked by the parent while it forked
     gateway = build_gateway(args.stack, schedules=worker == 0)
-    if sock is not None:
-        server = create_server(gateway, sockets=[sock], threads=args.threads, ident="erp-gateway",
-                               max_request_body_size=32 * 1024 * 1024)
-        port = sock.getsockname()[1]
-    else:
-        server = create_server(gateway, host=args.host, port=args.port, threads=args.threads, ident="erp-gateway",
-                               max_request_body_size=32 * 1024 * 1024)
-        port = server.effective_port
+    listen = {"sockets": [sock]} if sock is not None else {"host": args.host, "port": args.port}
+    timeout = args.drain_timeout if args.drain_timeout is not None else drain_timeout(gateway.stack)
+    server = server_module().GracefulServer(gateway, threads=args.threads, timeout=timeout, ident="erp-gateway",
+                                            max_request_body_size=32 * 1024 * 1024, **listen)
+    if asked:
+        server.stop(asked[0])
     if worker == 0:
         mode = "embedded" if settings.is_sqlite else "services"
         print(
-            f"ERP gateway on http://{args.host}:{port} ({len(gateway.functions)} functions, "
+            f"ERP gateway on http://{args.host}:{server.port} ({len(gateway.functions)} functions, "
             f"{mode}: db={settings.database_url.split('://')[0]}, "
             f"cache={'redis' if settings.redis_url else 'in-process'}, "
             f"events={'nats' if settings.nats_url else 'in-process'}"
@@ -193,29 +246,17 @@ def _serve(args: argparse.Namespace, settings, *, sock=None, worker: int = 0, wo
             f"ready in {time.monotonic() - (started or time.monotonic()):.1f}s; docs at /docs; Ctrl-C stops it",
             flush=True,
         )
-
-    def stop(signum, frame):
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)  # also when started in the background, where SIGINT is ignored
-    try:
-        server.run()  # returns (waitress swallows the KeyboardInterrupt) when a signal stops it
-    except KeyboardInterrupt:
-        pass
-    finally:
-        if workers > 1:  # Ctrl-C reaches every worker and the parent passes SIGTERM on: finish once
-            signal.signal(signal.SIGTERM, signal.SIG_IGN)
-            signal.signal(signal.SIGINT, signal.SIG_IGN)
-        if worker == 0:
-            print("stopping: finishing background work, closing connections", flush=True)
-        server.close()
-        gateway.close()
-        from erp_common.db import dispose_engine
-        from erp_common.events import reset_publisher
-
-        reset_publisher()
-        dispose_engine()
+    server.run()
+    if worker == 0:
+        print("stopping: publishing the last events, finishing background work, closing connections", flush=True)
+    # Events of the last requests first, so the in-process bus can still hand them to their consumers;
+    # then the background work (async calls, deliveries, schedules), and what that published.
+    events.background.wait(5)
+    gateway.close()
+    events.background.wait(5)
+    events.reset_publisher()
+    db.dispose_engine()
+    erp_cache.reset_cache()
     return 0
 
 
@@ -236,12 +277,13 @@ def _run_workers(args: argparse.Namespace, settings, started: float) -> int:
     sys.stdout.flush()
     sys.stderr.flush()
     children: dict[int, int] = {}
+    # A stop signal waits until the parent can pass it on, and each worker until it can drain.
+    signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
     for worker in range(args.workers):
         pid = os.fork()
         if pid == 0:  # the worker
             code = 1
             try:
-                signal.signal(signal.SIGINT, signal.SIG_DFL)
                 if per_worker:
                     sock.close()
                     sock = listening_socket(args.host, port, reuse_port=True)
@@ -268,6 +310,7 @@ def _run_workers(args: argparse.Namespace, settings, started: float) -> int:
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
     code = 0
     while children:
         try:
@@ -280,9 +323,11 @@ def _run_workers(args: argparse.Namespace, settings, started: float) -> int:
         if worker is None:
             continue
         exit_code = os.waitstatus_to_exitcode(status)
-        if not stopping:  # a worker died on its own: stop the others, report it
-            print(f"erp: worker {worker} exited ({exit_code}); stopping", file=sys.stderr, flush=True)
+        if exit_code != 0:  # a worker that died on its own, or did not stop cleanly: report it
+            print(f"erp: worker {worker} exited ({exit_code}){'' if stopping else '; stopping'}", file=sys.stderr,
+                  flush=True)
             code = 1
+        if not stopping:  # a worker ended on its own: stop the others
             stop(signal.SIGTERM, None)
     return code
 
@@ -318,6 +363,9 @@ def main(argv: list[str] | None = None) -> int:
                      help="processes sharing the port (default 1); more than 1 needs REDIS_URL, "
                           "and only the first runs the schedules")
     run.add_argument("--no-migrate", action="store_true", help="do not apply migrations at start-up")
+    run.add_argument("--drain-timeout", type=float, default=None, metavar="SECONDS",
+                     help="on SIGTERM/SIGINT, how long requests in flight may still run (default: the "
+                          "functions' write_timeout in the stack's env.yml, else 30)")
     run.set_defaults(func=cmd_run)
 
     mig = sub.add_parser("migrate", help="apply the database migrations")
@@ -356,6 +404,9 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"erp: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:  # Ctrl-C before the gateway serves (migrating, say): no traceback
+        print("erp: interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

@@ -4,10 +4,11 @@ in one process, for every function in a stack file.
 Each function is loaded through the template adapter (``templates/<lang>/index.py``) that runs
 in its container, and served at the OpenFaaS routes: ``/function/<name>[/<path>]`` (any
 method), ``/async-function/<name>[/<path>]`` (202 + X-Call-Id, result POSTed to
-X-Callback-Url), ``GET /system/functions``, ``GET /healthz``. Events reach functions by their
+X-Callback-Url), ``<name>.openfaas-fn`` for either, the system API faas-cli uses (``system_api``),
+``GET /healthz``. Events reach functions by their
 ``topic`` annotation (in-process, or from NATS when NATS_URL is set); ``schedule`` annotations
 run as the cron connector would. For people: ``/docs`` (Swagger UI, assets served locally)
-and the seed-style paths ``/<service>/<op>``, ``/<service>/health``, ``/<service>/docs``.
+and the seed-style paths ``/<service>/<op>``, ``/health``, ``/<service>/health``, ``/<service>/docs``.
 """
 from __future__ import annotations
 
@@ -37,6 +38,7 @@ from erp_common.operations import REGISTRY
 
 from .docs import asset_response, swagger_page
 from .stack import FunctionSpec, Stack, load_stack
+from .system_api import SystemAPI, resolve_name
 
 log = logging.getLogger("erp.gateway")
 ROOT = Path(__file__).resolve().parents[3]
@@ -75,7 +77,7 @@ class Gateway:
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._connector: NatsConnector | None = None
-        self.started_at = time.monotonic()
+        self.system = SystemAPI(self)
         for spec in self.functions.values():
             self._load_function(spec)
         self.topics: dict[str, list[str]] = {}
@@ -111,7 +113,9 @@ class Gateway:
         path = environ.get("PATH_INFO", "") or "/"
         parts = path.strip("/").split("/", 2) if path.strip("/") else []
         if parts and parts[0] in ("function", "async-function") and len(parts) >= 2:
-            name, rest = parts[1], "/".join(parts[2:])
+            (name, refused), rest = resolve_name(parts[1]), "/".join(parts[2:])
+            if refused is not None:  # a namespace other than openfaas-fn
+                return refused(environ, start_response)
             if parts[0] == "function":
                 return self.invoke_wsgi(name, rest, environ, start_response)
             return self._async(name, rest, environ)(environ, start_response)
@@ -124,8 +128,10 @@ class Gateway:
         head = parts[0]
         if head == "healthz":
             return Response("OK", mimetype="text/plain")
+        if parts == ["health"]:
+            return self.system.health()
         if head == "system":
-            return self._system(request, parts[1:])
+            return self.system.route(request, parts[1:])
         if head == "docs":
             return self._docs(parts[1:], None)
         service = head
@@ -157,6 +163,7 @@ class Gateway:
         if app is None:
             return _error(404, "function_not_found", f"no function called {name!r}",
                           [{"field": "function", "message": "not deployed"}])(environ, start_response)
+        self.system.invocations.add(name)
         call_id = environ.get("HTTP_X_CALL_ID") or str(uuid.uuid4())
         inner = dict(environ)
         inner["HTTP_X_CALL_ID"] = call_id
@@ -226,46 +233,12 @@ class Gateway:
         except Exception as exc:
             log.warning("callback %s for call %s failed: %s", callback, call_id, exc)
 
-    # --- system routes ----------------------------------------------------------------
-
-    def function_info(self, spec: FunctionSpec) -> dict[str, Any]:
-        return {
-            "name": spec.name,
-            "image": spec.image,
-            "namespace": "openfaas-fn",
-            "envProcess": "python index.py",
-            "replicas": 1,
-            "availableReplicas": 1,
-            "labels": spec.labels,
-            "annotations": spec.annotations,
-            "secrets": list(spec.secrets),
-            "operations": list(self.operations.get(spec.name, ())),
-        }
-
-    def _system(self, request: Request, parts: list[str]) -> Response:
-        if parts == ["functions"] and request.method == "GET":
-            return _json(200, [self.function_info(s) for s in self.functions.values()])
-        if len(parts) == 2 and parts[0] == "function" and request.method == "GET":
-            spec = self.functions.get(parts[1])
-            if spec is None:
-                return _error(404, "function_not_found", f"no function called {parts[1]!r}")
-            return _json(200, self.function_info(spec))
-        if parts == ["info"]:
-            return _json(200, {"provider": {"provider": "erp-local-gateway", "orchestration": "in-process"},
-                               "version": {"release": "0.1.0"}})
-        return _error(404, "not_found", "no such system route")
-
     def _service_functions(self, service: str) -> list[str]:
         return sorted(n for n, s in self.functions.items() if s.service == service or n == service)
 
     def _health(self, service: str, members: list[str]) -> Response:
-        checks = {}
-        for name in members:
-            status, _, _ = self.call(name, method="GET", path="_/ready")
-            checks[name] = "ok" if status == 200 else f"failing ({status})"
-        healthy = all(v == "ok" for v in checks.values())
-        return _json(200 if healthy else 503, {"service": service, "status": "ok" if healthy else "degraded",
-                                               "functions": checks})
+        healthy, body = self.system.service_health(service, members)
+        return _json(200 if healthy else 503, body)
 
     # --- docs -------------------------------------------------------------------------
 
