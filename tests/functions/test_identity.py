@@ -112,6 +112,44 @@ class TestTokens:
         forever = jwt.encode({"sub": "1", "roles": ["admin"], "ver": 1}, TEST_JWT_SECRET, algorithm="HS256")
         assert_error(client.get("/function/user-me", headers=auth(forever)), 401, "invalid_token")
 
+    # Signed with the right key, so only the claims' types stand between these and the code.
+    @pytest.mark.parametrize("claims", [
+        {"exp": "{exp}"},  # a string: PyJWT lets digits through, the comparison with time.time() did not
+        {"exp": True}, {"exp": [1]}, {"exp": None}, {"exp": 10**400}, {"exp": 2**62},
+        {"sub": 1}, {"sub": "abc"}, {"sub": "-1"}, {"sub": "0"}, {"sub": " 1"}, {"sub": "+1"}, {"sub": "١"},
+        {"sub": "9" * 30}, {"sub": None},
+        {"roles": "admin"}, {"roles": [1]}, {"roles": {"admin": True}}, {"roles": None},
+        {"ver": None}, {"ver": "1"}, {"ver": True}, {"ver": 1.0}, {"ver": [1]},
+        {"username": 5}, {"iat": "x"}, {"iat": "1700000000"}, {"nbf": []},
+    ], ids=lambda claims: ",".join(f"{k}={v!r}"[:20] for k, v in claims.items()))
+    def test_wrongly_typed_claims_are_401_never_500(self, client, admin_token, claims):
+        good = jwt.decode(admin_token, TEST_JWT_SECRET, algorithms=["HS256"])
+        assert client.get("/function/user-me", headers=auth(jwt.encode(good, TEST_JWT_SECRET))).status_code == 200
+        forged = {**good, **claims}
+        if forged["exp"] == "{exp}":
+            forged["exp"] = str(good["exp"])
+        forged = {k: v for k, v in forged.items() if v is not None}
+        token = jwt.encode(forged, TEST_JWT_SECRET, algorithm="HS256")
+        for path in ("/function/user-me", "/function/user-list"):
+            error = assert_error(client.get(path, headers=auth(token)), 401)
+            assert error["code"] in ("invalid_token", "token_expired")  # "exp": true is 1970 to PyJWT
+
+    @pytest.mark.parametrize("payload", [b'{"sub": "1", "ver": 1, "roles": [], "exp": Infinity}',
+                                         b'{"sub": "1", "ver": 1, "roles": [], "exp": NaN}',
+                                         b'["sub", "1"]', b'"a string"', b'{"sub": "1", "ver": 1, "exp": 1e999}'])
+    def test_claims_that_are_not_json_numbers_or_objects_are_401(self, client, payload):
+        import base64
+        import hashlib
+        import hmac
+
+        def b64(data: bytes) -> bytes:
+            return base64.urlsafe_b64encode(data).rstrip(b"=")
+
+        signing_input = b64(b'{"alg":"HS256","typ":"JWT"}') + b"." + b64(payload)
+        signature = hmac.new(TEST_JWT_SECRET.encode(), signing_input, hashlib.sha256).digest()
+        token = (signing_input + b"." + b64(signature)).decode()
+        assert_error(client.get("/function/user-me", headers=auth(token)), 401, "invalid_token")
+
     def test_disabled_user_token_stops_working(self, client, admin_token):
         user = create_user(client, admin_token)
         token = login(client, user["username"]).json()["access_token"]
