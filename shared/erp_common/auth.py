@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import json
+import logging
 import math
 import time
 import uuid
@@ -28,6 +29,8 @@ from .cache import get_cache
 from .config import get_settings
 from .context import Principal
 from .errors import Unauthorized
+
+log = logging.getLogger(__name__)
 
 ROLES: tuple[str, ...] = (
     "admin",
@@ -185,12 +188,17 @@ def forget_user_state(user_id: int) -> None:
 
 def _user_state(user_id: int) -> UserState | None:
     cache = get_cache()
+    # A miss, or Redis failing (the cache then misses): the database answers. Never a stale
+    # in-process copy instead, which another process's revocation could not reach.
     cached = cache.get(_state_key(user_id))
     if cached is not None:
-        raw = json.loads(cached)
-        if raw is None:
-            return None
-        return UserState(raw["user_id"], raw["username"], raw["active"], raw["ver"], frozenset(raw["roles"]))
+        try:
+            raw = json.loads(cached)
+            if raw is None:
+                return None
+            return UserState(raw["user_id"], raw["username"], raw["active"], raw["ver"], frozenset(raw["roles"]))
+        except (ValueError, TypeError, KeyError):  # not what this module writes: read the database
+            log.warning("unreadable cached state of user %s: reading the database", user_id)
     if _loader is None:
         raise RuntimeError("no user state loader: import erp_common.identity")
     state = _loader(user_id)
