@@ -4,6 +4,10 @@ Used for hot reads, rate limits, login throttling and token revocation. It is ne
 of truth: every value can be rebuilt from the database, and losing the cache loses no data.
 Values are strings (callers store JSON); every Redis key is prefixed with ``ERP_CACHE_PREFIX``
 (``erp:``), so several installations or test runs can share one Redis.
+
+Because it is only a cache, Redis failing does not fail a request: while it does not answer,
+reads miss (callers read the database), writes are dropped, deletions are retried once it
+answers again, and counters count in the process's memory (``RedisCache``).
 """
 from __future__ import annotations
 
@@ -11,8 +15,10 @@ import logging
 import threading
 import time
 from typing import Protocol
+from urllib.parse import urlsplit
 
 from .config import get_settings
+from .errors import ConfigError
 
 log = logging.getLogger(__name__)
 
@@ -48,14 +54,19 @@ class MemoryCache:
             item = self._live(key, time.monotonic())
             return item[0] if item else None
 
+    def _make_room(self, key: str) -> None:
+        """Keep at most ``max_entries``: expired entries go first, then the oldest (under the lock)."""
+        if key in self._data or len(self._data) < self._max:
+            return
+        now = time.monotonic()
+        for k in [k for k, (_, exp) in self._data.items() if exp <= now]:
+            del self._data[k]
+        if len(self._data) >= self._max:
+            self._data.pop(next(iter(self._data)))
+
     def set(self, key: str, value: str, ttl: int) -> None:
         with self._lock:
-            if len(self._data) >= self._max:
-                now = time.monotonic()
-                for k in [k for k, (_, exp) in self._data.items() if exp <= now]:
-                    del self._data[k]
-                if len(self._data) >= self._max:
-                    self._data.pop(next(iter(self._data)))
+            self._make_room(key)
             self._data[key] = (value, time.monotonic() + ttl)
 
     def delete(self, *keys: str) -> None:
@@ -70,6 +81,8 @@ class MemoryCache:
             item = self._live(key, now)
             value = int(item[0]) + 1 if item else 1
             expires = item[1] if item else now + ttl
+            if item is None:  # counters of made-up usernames must not grow the dict without bound
+                self._make_room(key)
             self._data[key] = (str(value), expires)
             return value
 
@@ -205,6 +218,12 @@ class TrackedCopy:
                 if self._conn is not None:
                     self._drain()
 
+    def reset(self) -> None:
+        """Forget every value and the tracking connection: Redis failed, so invalidations may have
+        been lost on the way (a connection cut without the socket noticing keeps looking alive)."""
+        with self._lock:
+            self._drop()
+
     def close(self) -> None:
         with self._lock:
             self._closed = True
@@ -216,44 +235,139 @@ class RedisCache:
 
     Keys under ``TRACKED`` (the users' states, read by every authenticated request) are read
     through a ``TrackedCopy``: no round trip to Redis while they do not change.
+
+    Redis failing (down, unreachable, timing out, refusing) is not the request's failure, since
+    every value here can be rebuilt: ``get`` misses, so callers read the database; ``set`` is
+    dropped; ``delete`` keeps the keys and deletes them before this process next uses Redis (a
+    value that outlived a change would be stale until its TTL: a user's revoked token honoured);
+    ``incr``/``ttl`` count in this process's memory, and a count taken there is added to Redis's at
+    the key's next ``incr`` once it is back, so the end of an outage does not reset a lock. After a
+    failure Redis is left alone for ``RETRY_AFTER`` seconds, so requests do not each wait for a
+    timeout; then one call tries it again, and that is how the process recovers, without a restart.
     """
 
     TRACKED = ("auth:",)
+    RETRY_AFTER = 1.0  # seconds between attempts while Redis fails
+    MAX_PENDING = 10_000  # deletions kept for retry; beyond that the keys' TTLs bound the staleness
 
-    def __init__(self, url: str, prefix: str = PREFIX) -> None:
+    def __init__(self, url: str, prefix: str = PREFIX, *, timeout: float = 2.0) -> None:
         import redis
+        from redis.backoff import NoBackoff
+        from redis.retry import Retry
 
         self._prefix = prefix
+        self._errors = redis.RedisError
         self._redis = redis.Redis.from_url(
-            url, decode_responses=True, socket_timeout=2, socket_connect_timeout=2, health_check_interval=30,
+            url, decode_responses=True, socket_timeout=timeout, socket_connect_timeout=timeout,
+            health_check_interval=30,
             protocol=3,  # the tracking connection needs RESP3 pushes (Redis 6 and later)
+            # One immediate retry on a connection error: a pooled connection that a Redis restart
+            # closed. No backoff and no retry on timeouts: a Redis that hangs must cost a request
+            # one timeout, then RETRY_AFTER spares the next ones.
+            retry=Retry(NoBackoff(), 1, supported_errors=(redis.ConnectionError,)),
         )
         self._tracked = TrackedCopy(self._redis, tuple(prefix + p for p in self.TRACKED))
+        self._local = MemoryCache()  # the counters while Redis fails
+        self._state = threading.Lock()
+        self._down = False
+        self._retry_at = 0.0
+        self._pending: set[str] = set()
+
+    # --- Redis failing and coming back ------------------------------------------------------
+
+    def _usable(self) -> bool:
+        """Whether to try Redis now: always while it works; once a RETRY_AFTER while it fails."""
+        if not self._down:
+            return True
+        with self._state:
+            now = time.monotonic()
+            if now < self._retry_at:
+                return False
+            self._retry_at = now + self.RETRY_AFTER  # this call tries; concurrent ones keep skipping
+            return True
+
+    def _failed(self, exc: Exception) -> None:
+        with self._state:
+            first = not self._down
+            self._down = True
+            self._retry_at = time.monotonic() + self.RETRY_AFTER
+        if first:
+            log.warning("Redis failed (%s: %s): reading from the database and counting sign-ins in this "
+                        "process until it answers", exc.__class__.__name__, exc)
+        self._tracked.reset()
+
+    def _call(self, action, fallback):
+        """``action()`` on Redis, or ``fallback()`` while Redis fails."""
+        if not self._usable():
+            return fallback()
+        try:
+            if self._pending:
+                self._delete_pending()
+            result = action()
+        except self._errors as exc:
+            self._failed(exc)
+            return fallback()
+        if self._down:
+            with self._state:
+                self._down = False
+            log.warning("Redis answers again")
+        return result
+
+    def _delete_pending(self) -> None:
+        with self._state:
+            keys = list(self._pending)
+        for start in range(0, len(keys), 500):
+            self._redis.delete(*keys[start:start + 500])
+        with self._state:
+            self._pending.difference_update(keys)
+
+    def _keep_pending(self, keys: list[str]) -> None:
+        with self._state:
+            room = max(0, self.MAX_PENDING - len(self._pending))
+            self._pending.update(keys[:room])
+        if len(keys) > room:
+            log.warning("Redis failed: %d cache deletions dropped (their keys expire by themselves)", len(keys) - room)
+
+    # --- the interface ----------------------------------------------------------------------
 
     def get(self, key: str) -> str | None:
         key = self._prefix + key
         if self._tracked.covers(key):
-            return self._tracked.get(key)
-        return self._redis.get(key)
+            return self._call(lambda: self._tracked.get(key), lambda: None)
+        return self._call(lambda: self._redis.get(key), lambda: None)
 
     def set(self, key: str, value: str, ttl: int) -> None:
-        self._redis.set(self._prefix + key, value, ex=ttl)
+        self._call(lambda: self._redis.set(self._prefix + key, value, ex=ttl), lambda: None)
 
     def delete(self, *keys: str) -> None:
-        if keys:
-            self._redis.delete(*(self._prefix + k for k in keys))
+        if not keys:
+            return
+        self._local.delete(*keys)
+        full = [self._prefix + k for k in keys]
+        self._call(lambda: self._redis.delete(*full), lambda: self._keep_pending(full))
 
     def incr(self, key: str, ttl: int) -> int:
-        pipe = self._redis.pipeline()
-        pipe.incr(self._prefix + key)
-        pipe.expire(self._prefix + key, ttl, nx=True)
-        value, _ = pipe.execute()
-        return int(value)
+        """Add one, atomically; the expiry is set when the counter is created and not extended."""
+        def on_redis() -> int:
+            carried = int(self._local.get(key) or 0)  # counted here while Redis failed: still counts
+            pipe = self._redis.pipeline()  # MULTI/EXEC: both or neither, and no other client between
+            pipe.set(self._prefix + key, 0, ex=ttl, nx=True)  # (works on every Redis, unlike EXPIRE NX)
+            pipe.incrby(self._prefix + key, 1 + carried)
+            value = int(pipe.execute()[1])
+            if carried:
+                self._local.delete(key)
+            return value
+
+        return self._call(on_redis, lambda: self._local.incr(key, ttl))
 
     def ttl(self, key: str) -> int:
-        return max(0, int(self._redis.ttl(self._prefix + key)))
+        def on_redis() -> int:
+            return max(0, int(self._redis.ttl(self._prefix + key)), self._local.ttl(key))
+
+        return self._call(on_redis, lambda: self._local.ttl(key))
 
     def ping(self) -> None:
+        """Raise if Redis does not answer (start-up checks; never degraded)."""
         self._redis.ping()
 
     def close(self) -> None:
@@ -272,6 +386,31 @@ def get_cache() -> Cache:
                 settings = get_settings()
                 _cache = RedisCache(settings.redis_url, settings.cache_prefix) if settings.redis_url else MemoryCache()
     return _cache
+
+
+def check_reachable(redis_url: str) -> None:
+    """Refuse to start (ConfigError, one line) when ``redis_url`` is set and Redis does not answer.
+
+    At start-up an unreachable Redis is far more often a wrong URL or password than an outage,
+    and serving on without it would hide the mistake until the first outage is investigated.
+    """
+    if not redis_url:
+        return
+    import redis
+
+    parts = urlsplit(redis_url)
+    where = parts.path if parts.scheme == "unix" else f"{parts.hostname}:{parts.port or 6379}{parts.path}"
+    client = None
+    try:
+        client = redis.Redis.from_url(redis_url, socket_timeout=2, socket_connect_timeout=2)
+        client.ping()
+    except Exception as exc:  # the password is in the URL: only the location is shown
+        reason = " ".join(str(exc).split()) or exc.__class__.__name__
+        raise ConfigError(f"REDIS_URL: cannot use Redis at {where} ({reason}): check the URL and the "
+                          "password, or unset REDIS_URL for the in-process cache") from None
+    finally:
+        if client is not None:
+            client.close()
 
 
 def reset_cache() -> None:

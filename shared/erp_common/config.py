@@ -3,8 +3,11 @@
 Each setting is read from its environment variable, else from its secret file in
 ``ERP_SECRETS_DIR`` (default ``/var/openfaas/secrets``), else its default. The seed's names
 carry over (DATABASE_URL, REDIS_URL, JWT_SECRET_KEY, JWT_ALGORITHM, JWT_EXPIRE_MINUTES, DEBUG);
-NATS_URL replaces KAFKA_BOOTSTRAP_SERVERS. ``ERP_ENV=production`` refuses default or missing
-secrets with a message naming the setting to change.
+NATS_URL replaces KAFKA_BOOTSTRAP_SERVERS. ``ERP_ENV`` is ``development`` (the default),
+``production`` or ``test``; anything else refuses to start, so a typo such as ``prod`` cannot
+quietly run with development's defaults. ``ERP_ENV=production`` refuses weak settings (missing,
+default, sample, common or low-entropy secrets, SQLite, a Redis without a password) with one
+line naming each setting to change.
 """
 from __future__ import annotations
 
@@ -12,7 +15,7 @@ import os
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import quote, urlsplit, urlunsplit
+from urllib.parse import parse_qs, quote, unquote, urlsplit, urlunsplit
 
 from .errors import ConfigError
 
@@ -21,6 +24,49 @@ DEFAULT_DB_PASSWORD = "password"
 DEFAULT_REDIS_PASSWORD = "redis123456"
 DEFAULT_ADMIN_PASSWORD = "admin123"
 SECRETS_DIR = "/var/openfaas/secrets"
+ENVIRONMENTS = ("development", "production", "test")
+JWT_ALGORITHMS = ("HS256", "HS384", "HS512")  # the key is a shared secret: HMAC only
+REDIS_SCHEMES = ("redis", "rediss", "unix")
+MIN_JWT_KEY_LENGTH = 32
+MIN_ADMIN_PASSWORD_LENGTH = 12  # the first administrator can do everything: more than user-create's 8
+
+# Every secret the seed's usage document (SEED.md) and this README show as an example or a
+# default. People copy examples: a production that runs on one of them runs on a public secret.
+SAMPLE_SECRETS = frozenset({
+    DEFAULT_JWT_SECRET,
+    "a1b2c3d4e5f6g7h8i9j0k1l2m3n4o5p6q7r8s9t0u1v2w3x4y5z6",  # "openssl rand -hex 32" example output
+    "your_very_strong_secret_key_that_is_at_least_32_characters_long",
+    "your_very_strong_secret_key",
+    "您的JWT密钥",
+    DEFAULT_DB_PASSWORD,
+    "X7kL9mP2qR5tY8wZ",  # "openssl rand -base64 16" example output
+    "your_secure_password",
+    "your_password",
+    "您的数据库密码",
+    "您的密码",
+    "密码",
+    DEFAULT_REDIS_PASSWORD,
+    "your_secure_redis_password",
+    "您的Redis密码",
+    DEFAULT_ADMIN_PASSWORD,
+    "admin",  # the seed's monitoring example (GF_SECURITY_ADMIN_PASSWORD)
+    "a-long-password",  # README's user-create example
+})
+
+# The most used passwords of the public breach lists (NCSC's top 100,000, SplashData, NordPass),
+# compared in lower case. A list, not a strength meter: it stops what an attacker tries first.
+COMMON_PASSWORDS = frozenset("""
+123456 123456789 12345678 1234567890 12345 1234567 123123 1234 111111 000000 123321 654321 666666
+121212 112233 123qwe 1q2w3e 1q2w3e4r 1q2w3e4r5t 1qaz2wsx qwerty qwerty123 qwertyuiop qwe123 asdfgh
+asdf1234 zxcvbnm 1qazxsw2 password password1 password123 password! passw0rd p@ssw0rd p@ssword
+pass1234 admin admin123 admin1234 admin@123 administrator root root123 toor changeme changeit
+default guest letmein welcome welcome1 welcome123 iloveyou monkey dragon master football baseball
+superman batman trustno1 sunshine princess shadow michael jennifer hunter2 abc123 abcd1234
+a1b2c3d4 aa123456 secret secret123 test test123 test1234 testing demo demo123 user user123 login
+system manager 88888888 11111111 12341234 123456a a123456 qazwsxedc q1w2e3r4 q1w2e3r4t5 zaq12wsx
+1qaz@wsx 7777777 987654321 qwerty1 iloveyou1 starwars whatever freedom computer internet
+mysql mariadb redis erp erp123 openfaas
+""".split())
 
 
 @dataclass(frozen=True)
@@ -53,33 +99,102 @@ class Settings:
         return self.database_url.startswith("sqlite")
 
     def check_production(self, *, bootstraps_admin: bool = False) -> None:
-        """Refuse default or missing secrets when ERP_ENV=production."""
+        """Refuse weak settings when ERP_ENV=production: one ConfigError naming every setting to change."""
         if not self.production:
             return
         problems = []
-        if self.jwt_secret_key == DEFAULT_JWT_SECRET or len(self.jwt_secret_key) < 32:
-            problems.append(
-                "JWT_SECRET_KEY (or secret erp-jwt-secret) is missing, the default or shorter than "
-                "32 characters: set a random one, e.g. `openssl rand -hex 32`"
-            )
+        key_problem = weak_jwt_key(self.jwt_secret_key)
+        if key_problem:
+            problems.append(f"JWT_SECRET_KEY (or secret erp-jwt-secret) {key_problem}: "
+                            "set a random one, e.g. `openssl rand -hex 32`")
         if self.sources.get("database_url") == "default":
             problems.append("DATABASE_URL is not set: point it at your MySQL database")
-        elif not self.is_sqlite:
-            password = urlsplit(self.database_url).password
-            if not password or password == DEFAULT_DB_PASSWORD:
-                problems.append(
-                    "the database password (in DATABASE_URL or secret erp-db-password) is missing "
-                    "or the default 'password': set a strong one"
-                )
-        if self.redis_url and urlsplit(self.redis_url).password == DEFAULT_REDIS_PASSWORD:
-            problems.append("the Redis password in REDIS_URL is the default 'redis123456': change it")
-        if bootstraps_admin and self.admin_password in ("", DEFAULT_ADMIN_PASSWORD):
-            problems.append(
-                "ERP_ADMIN_PASSWORD (or secret erp-admin-password) is missing or the default "
-                "'admin123': set the first administrator's password"
-            )
+        elif self.is_sqlite:
+            problems.append("DATABASE_URL is a SQLite file: production needs MySQL or MariaDB, which every "
+                            "replica shares")
+        else:
+            password = _url_password(self.database_url)
+            if not password:
+                problems.append("the database password (in DATABASE_URL or secret erp-db-password) is missing")
+            elif _is_known_password(password):
+                problems.append("the database password (in DATABASE_URL or secret erp-db-password) is a sample "
+                                "or common password: set a strong one")
+        if self.redis_url:
+            password = _url_password(self.redis_url)
+            if not password:
+                problems.append("REDIS_URL has no password (put it in the URL, REDIS_PASSWORD or secret "
+                                "erp-redis-password): anyone who reaches Redis could rewrite users' states")
+            elif _is_known_password(password):
+                problems.append("the Redis password (in REDIS_URL, REDIS_PASSWORD or secret erp-redis-password) "
+                                "is a sample or common password: change it")
+        if bootstraps_admin:
+            admin_problem = weak_admin_password(self.admin_password, self.admin_username)
+            if admin_problem:
+                problems.append(f"ERP_ADMIN_PASSWORD (or secret erp-admin-password) {admin_problem}: "
+                                "set the first administrator's password")
         if problems:
             raise ConfigError("refusing to start with ERP_ENV=production: " + "; ".join(problems))
+
+
+def _repeats_a_pattern(text: str) -> bool:
+    """True if ``text`` is a shorter piece said at least twice over ("aaaa", "abab", "0123456789012345",
+    a cut-off last repetition included)."""
+    # The shortest period of text is len(text) minus its longest border (a proper prefix that is
+    # also a suffix), which the KMP prefix function gives in one pass.
+    border = [0] * len(text)
+    for i in range(1, len(text)):
+        k = border[i - 1]
+        while k and text[i] != text[k]:
+            k = border[k - 1]
+        border[i] = k + (text[i] == text[k])
+    return len(text) > 1 and len(text) - border[-1] <= len(text) // 2
+
+
+def weak_jwt_key(key: str) -> str | None:
+    """Why ``key`` is unfit to sign production tokens, or None.
+
+    A heuristic against the keys people actually deploy by mistake (defaults, examples, one
+    character or a pattern repeated), not an entropy meter: a random key from ``openssl rand``
+    always passes.
+    """
+    if not key or key == DEFAULT_JWT_SECRET:
+        return "is missing or the default"
+    if key in SAMPLE_SECRETS:
+        return "is a sample key from the documentation"
+    if len(key) < MIN_JWT_KEY_LENGTH:
+        return f"is shorter than {MIN_JWT_KEY_LENGTH} characters"
+    if _repeats_a_pattern(key):
+        return "is one character or a short pattern repeated"
+    if len(set(key)) < 8:
+        return "has fewer than 8 different characters"
+    return None
+
+
+def _is_known_password(password: str) -> bool:
+    return password in SAMPLE_SECRETS or password.lower() in COMMON_PASSWORDS
+
+
+def weak_admin_password(password: str, username: str = "") -> str | None:
+    """Why ``password`` is unfit for the first production administrator, or None."""
+    if not password or password == DEFAULT_ADMIN_PASSWORD:
+        return "is missing or the default 'admin123'"
+    if _is_known_password(password):
+        return "is a sample or common password"
+    if len(password) < MIN_ADMIN_PASSWORD_LENGTH:
+        return f"is shorter than {MIN_ADMIN_PASSWORD_LENGTH} characters"
+    if username and password.lower() == username.lower():
+        return "is the username"
+    if _repeats_a_pattern(password):
+        return "is one character or a short pattern repeated"
+    return None
+
+
+def _url_password(url: str) -> str:
+    """The password in a database or Redis URL (``user:pw@`` or Redis's ``?password=``), decoded."""
+    parts = urlsplit(url)
+    if parts.password:
+        return unquote(parts.password)
+    return (parse_qs(parts.query).get("password") or [""])[0]
 
 
 def _read_secret(secrets_dir: Path, name: str) -> str | None:
@@ -89,12 +204,12 @@ def _read_secret(secrets_dir: Path, name: str) -> str | None:
         return None
 
 
-def _with_password(url: str, password: str) -> str:
-    """Put a password into a URL that has a user but no password."""
+def _with_password(url: str, password: str, default_user: str = "root") -> str:
+    """Put a password into a URL that has none (a URL without a user gets ``default_user``)."""
     parts = urlsplit(url)
     if not parts.hostname or parts.password:
         return url
-    user = parts.username or "root"
+    user = parts.username or default_user
     host = parts.hostname + (f":{parts.port}" if parts.port else "")
     netloc = f"{quote(user, safe='')}:{quote(password, safe='')}@{host}"
     return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
@@ -141,28 +256,43 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         database_url = _with_password(database_url, db_password)
     redis_url = pick("redis_url", "REDIS_URL", None, "")
     redis_password = env.get("REDIS_PASSWORD") or _read_secret(secrets_dir, "erp-redis-password")
+    if redis_url and urlsplit(redis_url).scheme not in REDIS_SCHEMES:
+        raise ConfigError(f"REDIS_URL must start with {', '.join(s + '://' for s in REDIS_SCHEMES)}")
     if redis_url and redis_password:
-        redis_url = _with_password(redis_url, redis_password)
-    try:
-        expire = int(env.get("JWT_EXPIRE_MINUTES", "30"))
-        max_failures = int(env.get("ERP_LOGIN_MAX_FAILURES", "5"))
-        lock_seconds = int(env.get("ERP_LOGIN_LOCK_SECONDS", "300"))
-        pool_size = int(env.get("ERP_DB_POOL_SIZE", "10"))
-        unpaid_minutes = int(env.get("ERP_UNPAID_ORDER_MINUTES", "30"))
-    except ValueError as exc:
-        raise ConfigError(f"a numeric setting is not a whole number: {exc}") from None
-    if expire <= 0:
-        raise ConfigError("JWT_EXPIRE_MINUTES must be a positive number of minutes")
-    if unpaid_minutes < 0:
-        raise ConfigError("ERP_UNPAID_ORDER_MINUTES must be zero or a positive number of minutes")
+        # No user: Redis's password-only AUTH (``redis://:pw@host``). A made-up user name would be
+        # sent to AUTH and refused by every Redis 6+ that has no such ACL user.
+        redis_url = _with_password(redis_url, redis_password, default_user="")
+    environment = (env.get("ERP_ENV") or "development").strip().lower()
+    if environment not in ENVIRONMENTS:
+        raise ConfigError(f"ERP_ENV={env.get('ERP_ENV')!r} is not one of {', '.join(ENVIRONMENTS)}: "
+                          "refusing to guess which one was meant")
+    algorithm = env.get("JWT_ALGORITHM") or "HS256"
+    if algorithm not in JWT_ALGORITHMS:
+        raise ConfigError(f"JWT_ALGORITHM={algorithm!r} is not one of {', '.join(JWT_ALGORITHMS)} "
+                          "(the key is a shared secret)")
+    def number(var: str, default: int, minimum: int) -> int:
+        raw = env.get(var) or str(default)
+        try:
+            value = int(raw)
+        except ValueError:
+            raise ConfigError(f"{var}={raw!r} is not a whole number") from None
+        if value < minimum:
+            raise ConfigError(f"{var} must be at least {minimum}, not {value}")
+        return value
+
+    expire = number("JWT_EXPIRE_MINUTES", 30, 1)
+    max_failures = number("ERP_LOGIN_MAX_FAILURES", 5, 1)
+    lock_seconds = number("ERP_LOGIN_LOCK_SECONDS", 300, 1)
+    pool_size = number("ERP_DB_POOL_SIZE", 10, 1)
+    unpaid_minutes = number("ERP_UNPAID_ORDER_MINUTES", 30, 0)
     return Settings(
-        env=env.get("ERP_ENV", "development").strip().lower(),
+        env=environment,
         debug=_bool(env.get("DEBUG", "false")),
         database_url=normalise_database_url(database_url),
         redis_url=redis_url,
         nats_url=env.get("NATS_URL", ""),
         jwt_secret_key=pick("jwt_secret_key", "JWT_SECRET_KEY", "erp-jwt-secret", DEFAULT_JWT_SECRET),
-        jwt_algorithm=env.get("JWT_ALGORITHM", "HS256"),
+        jwt_algorithm=algorithm,
         jwt_expire_minutes=expire,
         admin_username=env.get("ERP_ADMIN_USERNAME", "admin"),
         admin_password=pick("admin_password", "ERP_ADMIN_PASSWORD", "erp-admin-password", DEFAULT_ADMIN_PASSWORD),

@@ -2,11 +2,13 @@
 from __future__ import annotations
 
 import time
+from collections import Counter
 
 import jwt
 import pytest
 
 from tests.conftest import ADMIN_PASSWORD, TEST_JWT_SECRET, auth, unique
+from tests.functions.test_concurrency import race
 
 
 def assert_error(response, status: int, code: str | None = None, field: str | None = None) -> dict:
@@ -86,6 +88,69 @@ class TestLogin:
         assert login(client, user["username"]).status_code == 200
 
 
+@pytest.fixture
+def password_checks(monkeypatch) -> list[str]:
+    """The passwords user-login checks from now on (the gateway serves from this process)."""
+    from erp_common import auth as erp_auth
+
+    checked: list[str] = []
+    verify = erp_auth.verify_password
+
+    def counting(password_hash, password):
+        checked.append(password)  # list.append is atomic: the gateway's threads may call at once
+        return verify(password_hash, password)
+
+    monkeypatch.setattr(erp_auth, "verify_password", counting)
+    return checked
+
+
+class TestLoginThrottling:
+    """Attempts are counted atomically before the password is checked (issue 9)."""
+
+    def test_50_parallel_wrong_guesses_get_at_most_5_password_checks(self, client, admin_token, gateway,
+                                                                     password_checks):
+        user = create_user(client, admin_token)
+        responses = race(gateway, 50, lambda http, i: login(http, user["username"], f"wrong-guess-{i}"))
+        statuses = Counter(r.status_code for r in responses)
+        assert set(statuses) <= {401, 429}, statuses
+        assert statuses[401] == len(password_checks) <= 5 and statuses[429] >= 45, statuses
+        for response in responses:
+            if response.status_code == 429:
+                assert_error(response, 429, "login_locked", "username")
+                assert 0 < int(response.headers["Retry-After"]) <= 300
+            else:
+                assert_error(response, 401, "invalid_credentials")
+
+    def test_the_right_password_in_a_parallel_burst_after_the_limit_is_refused(self, client, admin_token, gateway,
+                                                                               password_checks):
+        user = create_user(client, admin_token)
+        for _ in range(5):
+            assert_error(login(client, user["username"], "wrong-password"), 401, "invalid_credentials")
+        checked = len(password_checks)
+        responses = race(gateway, 20, lambda http, i: login(http, user["username"],
+                                                            "s3cret-pass" if i % 2 else f"wrong-{i}"))
+        assert [r.status_code for r in responses] == [429] * 20
+        assert len(password_checks) == checked  # refused without checking a password
+
+    def test_a_success_starts_the_count_again(self, client, admin_token):
+        user = create_user(client, admin_token)
+        for _ in range(4):
+            assert_error(login(client, user["username"], "wrong-password"), 401)
+        assert login(client, user["username"]).status_code == 200
+        for _ in range(5):
+            assert_error(login(client, user["username"], "wrong-password"), 401)
+        assert_error(login(client, user["username"]), 429, "login_locked")
+
+    def test_a_disabled_users_right_password_answers_as_a_wrong_one(self, client, admin_token, password_checks):
+        user = create_user(client, admin_token)
+        client.patch(f"/function/user-update/{user['id']}", json={"is_active": False}, headers=auth(admin_token))
+        right, wrong = login(client, user["username"]), login(client, user["username"], "wrong-password")
+        ghost = login(client, unique("ghost"))
+        assert right.status_code == wrong.status_code == ghost.status_code == 401
+        assert right.json() == wrong.json() == ghost.json()  # same code, message and details
+        assert len(password_checks) == 3  # each took the hash check: the time tells nothing either
+
+
 class TestTokens:
     def test_missing_token(self, client):
         assert_error(client.get("/function/user-me"), 401, "missing_token")
@@ -112,6 +177,44 @@ class TestTokens:
         forever = jwt.encode({"sub": "1", "roles": ["admin"], "ver": 1}, TEST_JWT_SECRET, algorithm="HS256")
         assert_error(client.get("/function/user-me", headers=auth(forever)), 401, "invalid_token")
 
+    # Signed with the right key, so only the claims' types stand between these and the code.
+    @pytest.mark.parametrize("claims", [
+        {"exp": "{exp}"},  # a string: PyJWT lets digits through, the comparison with time.time() did not
+        {"exp": True}, {"exp": [1]}, {"exp": None}, {"exp": 10**400}, {"exp": 2**62},
+        {"sub": 1}, {"sub": "abc"}, {"sub": "-1"}, {"sub": "0"}, {"sub": " 1"}, {"sub": "+1"}, {"sub": "١"},
+        {"sub": "9" * 30}, {"sub": None},
+        {"roles": "admin"}, {"roles": [1]}, {"roles": {"admin": True}}, {"roles": None},
+        {"ver": None}, {"ver": "1"}, {"ver": True}, {"ver": 1.0}, {"ver": [1]},
+        {"username": 5}, {"iat": "x"}, {"iat": "1700000000"}, {"nbf": []},
+    ], ids=lambda claims: ",".join(f"{k}={v!r}"[:20] for k, v in claims.items()))
+    def test_wrongly_typed_claims_are_401_never_500(self, client, admin_token, claims):
+        good = jwt.decode(admin_token, TEST_JWT_SECRET, algorithms=["HS256"])
+        assert client.get("/function/user-me", headers=auth(jwt.encode(good, TEST_JWT_SECRET))).status_code == 200
+        forged = {**good, **claims}
+        if forged["exp"] == "{exp}":
+            forged["exp"] = str(good["exp"])
+        forged = {k: v for k, v in forged.items() if v is not None}
+        token = jwt.encode(forged, TEST_JWT_SECRET, algorithm="HS256")
+        for path in ("/function/user-me", "/function/user-list"):
+            error = assert_error(client.get(path, headers=auth(token)), 401)
+            assert error["code"] in ("invalid_token", "token_expired")  # "exp": true is 1970 to PyJWT
+
+    @pytest.mark.parametrize("payload", [b'{"sub": "1", "ver": 1, "roles": [], "exp": Infinity}',
+                                         b'{"sub": "1", "ver": 1, "roles": [], "exp": NaN}',
+                                         b'["sub", "1"]', b'"a string"', b'{"sub": "1", "ver": 1, "exp": 1e999}'])
+    def test_claims_that_are_not_json_numbers_or_objects_are_401(self, client, payload):
+        import base64
+        import hashlib
+        import hmac
+
+        def b64(data: bytes) -> bytes:
+            return base64.urlsafe_b64encode(data).rstrip(b"=")
+
+        signing_input = b64(b'{"alg":"HS256","typ":"JWT"}') + b"." + b64(payload)
+        signature = hmac.new(TEST_JWT_SECRET.encode(), signing_input, hashlib.sha256).digest()
+        token = (signing_input + b"." + b64(signature)).decode()
+        assert_error(client.get("/function/user-me", headers=auth(token)), 401, "invalid_token")
+
     def test_disabled_user_token_stops_working(self, client, admin_token):
         user = create_user(client, admin_token)
         token = login(client, user["username"]).json()["access_token"]
@@ -120,7 +223,7 @@ class TestTokens:
                                 headers=auth(admin_token))
         assert response.status_code == 200 and response.json()["is_active"] is False
         assert_error(client.get("/function/user-me", headers=auth(token)), 401)
-        assert_error(login(client, user["username"]), 401, "user_disabled")
+        assert_error(login(client, user["username"]), 401, "invalid_credentials")
 
     def test_password_reset_revokes_old_tokens(self, client, admin_token):
         user = create_user(client, admin_token)

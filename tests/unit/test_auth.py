@@ -49,3 +49,11 @@ def test_tampered_and_garbage_tokens_are_refused_every_time():
     for _ in range(2):
         assert _refused_with(tampered) == "invalid_token"
         assert _refused_with("not.a.token") == "invalid_token"
+
+
+def test_a_token_living_longer_than_any_issued_is_refused():
+    settings = config.get_settings()
+    lifetime = settings.jwt_expire_minutes * 60
+    assert auth.decode_token(_token(settings.jwt_secret_key, time.time() + lifetime))["sub"] == "7"
+    assert _refused_with(_token(settings.jwt_secret_key, time.time() + lifetime + 3600)) == "invalid_token"
+    assert _refused_with(_token(settings.jwt_secret_key, 10**400)) == "invalid_token"  # no OverflowError

@@ -118,3 +118,86 @@ def test_a_lost_tracking_connection_drops_the_copy_and_reads_go_to_redis(two_pro
     writer.set(key, "v2", ttl=60)
     assert reader.get(key) == "v2"  # the cut is noticed: the copy is dropped and Redis answers
     assert not _served_locally(reader, key)
+
+
+# --- Redis failing: a cache, not a dependency (each test on a redis-server of its own) ----
+
+def _failing_cache(own_redis) -> RedisCache:
+    cache = RedisCache(own_redis.url, "t:", timeout=0.3)
+    cache.RETRY_AFTER = 0.2
+    return cache
+
+
+def test_while_redis_is_down_reads_miss_writes_drop_and_counters_count_in_process(own_redis):
+    cache = _failing_cache(own_redis)
+    try:
+        cache.set("k", "v", ttl=60)
+        assert cache.get("k") == "v" and cache.incr("n", ttl=60) == 1
+        own_redis.kill()
+        assert cache.get("k") is None and cache.get("auth:user:1") is None  # callers read the database
+        cache.set("k", "w", ttl=60)  # dropped
+        cache.delete("k")  # kept for later
+        assert [cache.incr("n", ttl=60) for _ in range(3)] == [1, 2, 3]  # in this process
+        assert 0 < cache.ttl("n") <= 60
+        own_redis.start()  # empty, on the same port
+        time.sleep(cache.RETRY_AFTER)
+        cache.set("k", "x", ttl=60)
+        assert cache.get("k") == "x"  # back without a restart
+        assert cache.incr("n", ttl=60) == 4  # the outage's 3 attempts were carried over, not forgotten
+        assert cache.incr("n", ttl=60) == 5 and 0 < cache.ttl("n") <= 60
+    finally:
+        cache.close()
+
+
+def test_a_deletion_redis_missed_is_made_before_this_process_reads_again(own_redis):
+    import redis
+
+    cache = _failing_cache(own_redis)
+    raw = redis.Redis.from_url(own_redis.url)
+    try:
+        cache.set("auth:user:7", "active", ttl=60)
+        assert cache.get("auth:user:7") == "active"
+        raw.save()  # a snapshot that still holds the state
+        own_redis.kill()
+        cache.delete("auth:user:7")  # the user is disabled while Redis is down: the deletion fails
+        own_redis.start()  # from the snapshot
+        assert raw.get("t:auth:user:7") == b"active"  # a revoked user's state, back in Redis
+        time.sleep(cache.RETRY_AFTER)
+        assert cache.get("auth:user:7") is None  # the deletion went first, then the read
+        assert raw.get("t:auth:user:7") is None
+    finally:
+        cache.close()
+        raw.close()
+
+
+def test_a_hung_redis_costs_one_timeout_per_retry_interval_not_one_per_call(own_redis):
+    cache = _failing_cache(own_redis)
+    try:
+        cache.set("k", "v", ttl=60)
+        own_redis.freeze()
+        started = time.monotonic()
+        assert all(cache.get("k") is None for _ in range(200))
+        assert time.monotonic() - started < 1.0  # one 0.3 s timeout, then no call waits for Redis
+        own_redis.thaw()
+    finally:
+        cache.close()
+
+
+def test_a_failure_drops_the_tracked_copy_whose_invalidations_may_have_been_lost(own_redis):
+    cache = _failing_cache(own_redis)
+    try:
+        cache.set("auth:user:1", "v1", ttl=60)
+        assert cache.get("auth:user:1") == "v1" and "t:auth:user:1" in cache._tracked._values
+        own_redis.freeze()
+        cache.get("sku:1")  # any call that finds Redis failing
+        own_redis.thaw()
+        assert "t:auth:user:1" not in cache._tracked._values
+    finally:
+        cache.close()
+
+
+def test_memory_counters_stay_bounded():
+    cache = MemoryCache(max_entries=10)
+    for i in range(50):
+        cache.incr(f"login:failures:made-up-{i}", ttl=60)
+    assert len(cache._data) <= 10

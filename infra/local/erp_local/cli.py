@@ -334,11 +334,13 @@ def _run_workers(args: argparse.Namespace, settings, started: float) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from erp_common import migrate
+    from erp_common.cache import check_reachable
     from erp_common.identity.api import ensure_admin
 
     started = time.monotonic()
     settings = _settings(bootstraps_admin=True)
     check_workers(args.workers, settings.redis_url)
+    check_reachable(settings.redis_url)  # a wrong REDIS_URL is one line and exit 2 here, not 500s later
     if not args.no_migrate:
         migrate.upgrade()
     if ensure_admin(settings.admin_username, settings.admin_password) and not settings.production:
