@@ -85,7 +85,7 @@ class Settings:
     data_dir: str = "var"
     login_max_failures: int = 5
     login_lock_seconds: int = 300
-    db_pool_size: int = 10
+    db_pool_size: int = 20  # erp run serves 16 request threads; a container 4
     cache_prefix: str = "erp:"
     unpaid_order_minutes: int = 30
     sources: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
@@ -283,7 +283,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
     expire = number("JWT_EXPIRE_MINUTES", 30, 1)
     max_failures = number("ERP_LOGIN_MAX_FAILURES", 5, 1)
     lock_seconds = number("ERP_LOGIN_LOCK_SECONDS", 300, 1)
-    pool_size = number("ERP_DB_POOL_SIZE", 10, 1)
+    pool_size = number("ERP_DB_POOL_SIZE", 20, 1)
     unpaid_minutes = number("ERP_UNPAID_ORDER_MINUTES", 30, 0)
     return Settings(
         env=environment,
