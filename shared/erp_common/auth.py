@@ -44,9 +44,17 @@ ROLES: tuple[str, ...] = (
     "accountant",
 )
 
-_hasher = PasswordHasher()
-# A hash to verify against when the user does not exist, so both answers take as long.
-_DUMMY_HASH = _hasher.hash(uuid.uuid4().hex)
+# Argon2id with OWASP's recommended minimum (19 MiB, 2 passes, 1 lane) rather than argon2-cffi's
+# RFC 9106 default of 64 MiB: each check allocates that much, and it set a function's peak memory.
+# Hashes made with other parameters still verify, and are rehashed at the next sign-in.
+_hasher = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """A hash to verify against when the user does not exist, so both answers take as long (made
+    on first use, not at import: a function that never checks a password never pays for it)."""
+    return _hasher.hash(uuid.uuid4().hex)
 
 
 def hash_password(password: str) -> str:
@@ -55,7 +63,7 @@ def hash_password(password: str) -> str:
 
 def verify_password(password_hash: str | None, password: str) -> bool:
     try:
-        return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
+        return _hasher.verify(password_hash or _dummy_hash(), password) and password_hash is not None
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False
 
