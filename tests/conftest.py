@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-pytest_plugins = ["tests.stock_fixtures", "tests.redis_server"]
+pytest_plugins = ["tests.stock_fixtures", "tests.redis_server", "tests.nats_server"]
 BACKEND = os.environ.get("ERP_TEST_BACKEND", "embedded")
 ADMIN_PASSWORD = "admin-test-password"
 TEST_JWT_SECRET = "test-secret-" + "x" * 40

@@ -26,7 +26,7 @@ import threading
 import time
 import urllib.request
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, ClassVar, NamedTuple
@@ -199,21 +199,38 @@ class LocalBus:
             if callback in callbacks:
                 callbacks.remove(callback)
 
-    def publish(self, messages: Iterable[tuple[str, bytes]]) -> None:
-        for topic, payload in messages:
+    def publish(self, messages: list[Outgoing]) -> list[str]:
+        """Deliver to the subscribers in this process; every event counts as published."""
+        for message in messages:
             with self._lock:
-                callbacks = list(self._subscribers.get(topic, ()))
+                callbacks = list(self._subscribers.get(message.type, ()))
             for callback in callbacks:
-                callback(topic, payload)
+                callback(message.type, message.body.encode())
+        return [m.id for m in messages]
 
 
 class NatsPublisher:
-    """Publishes from synchronous code over one NATS connection kept on a background loop."""
+    """Publishes through JetStream over one NATS connection kept on a background loop.
+
+    An event counts as published only when the server has acknowledged storing it in the stream
+    ``ERP_EVENTS`` (its subjects: the event types this process has published), so nothing is
+    marked published that sat in the client's buffer while NATS was away (core ``publish`` and
+    ``flush`` return at once while disconnected: that lost events). ``Nats-Msg-Id`` is the event
+    id, so a republish inside the duplicate window (2 minutes) is not stored twice. Core
+    subscribers, such as the OpenFaaS NATS connector, receive every message as before.
+    """
+
+    STREAM = "ERP_EVENTS"
+    ACK_TIMEOUT = 2.0
+    CONNECT_WAIT = 3.0
+    KEEP_SECONDS = 24 * 3600  # the outbox is the record; the stream only has to outlive a redelivery
 
     def __init__(self, url: str) -> None:
         self._url = url
         self._loop = asyncio.new_event_loop()
         self._nc = None
+        self._js = None
+        self._subjects: set[str] = set()  # subjects the stream is known to capture
         self._connecting: asyncio.Lock | None = None  # created on the loop's thread
         self._thread = threading.Thread(target=self._loop.run_forever, name="nats-publisher", daemon=True)
         self._thread.start()
@@ -227,22 +244,52 @@ class NatsPublisher:
         # its own while the first is still connecting, and all but one would leak.
         async with self._connecting:
             if self._nc is None or self._nc.is_closed:
-                self._nc = await nats.connect(
+                # Once connected, the client reconnects by itself for ever; the first connection is
+                # given CONNECT_WAIT: with NATS away the events stay in the outbox, and the next
+                # batch tries again.
+                self._nc = await asyncio.wait_for(nats.connect(
                     self._url, connect_timeout=2, max_reconnect_attempts=-1, reconnect_time_wait=1,
-                    name="erp-publisher",
-                )
-        return self._nc
+                    name="erp-publisher", **connection_callbacks("the event publisher"),
+                ), self.CONNECT_WAIT)
+                self._js = self._nc.jetstream(timeout=self.ACK_TIMEOUT)
+        return self._js
 
-    async def _publish(self, messages: list[tuple[str, bytes]]) -> None:
-        nc = await self._connection()
-        for subject, payload in messages:
-            await nc.publish(subject, payload)
-        await nc.flush(timeout=2)
+    async def _capture(self, js, subjects: set[str]) -> None:
+        """Make sure the stream captures these subjects (created, or its subjects extended)."""
+        from nats.js.api import StorageType, StreamConfig
+        from nats.js.errors import NotFoundError
 
-    def publish(self, messages: Iterable[tuple[str, bytes]]) -> None:
-        batch = list(messages)
-        if batch:
-            asyncio.run_coroutine_threadsafe(self._publish(batch), self._loop).result(timeout=5)
+        if subjects <= self._subjects:
+            return
+        try:
+            info = await js.stream_info(self.STREAM)
+        except NotFoundError:
+            await js.add_stream(StreamConfig(name=self.STREAM, subjects=sorted(subjects), storage=StorageType.FILE,
+                                             max_age=self.KEEP_SECONDS, duplicate_window=120))
+            self._subjects = set(subjects)
+            return
+        have = set(info.config.subjects or ())
+        if not subjects <= have:
+            info.config.subjects = sorted(have | subjects)
+            await js.update_stream(info.config)
+        self._subjects = have | subjects
+
+    async def _publish(self, messages: list[Outgoing]) -> list[str]:
+        js = await self._connection()
+        await self._capture(js, {m.type for m in messages})
+        results = await asyncio.gather(
+            *[js.publish(m.type, m.body.encode(), headers={"Nats-Msg-Id": m.id}) for m in messages],
+            return_exceptions=True)
+        failed = {m.type for m, r in zip(messages, results, strict=True) if isinstance(r, BaseException)}
+        self._subjects -= failed  # perhaps another process rewrote the stream's subjects: check again
+        return [m.id for m, r in zip(messages, results, strict=True) if not isinstance(r, BaseException)]
+
+    def publish(self, messages: list[Outgoing]) -> list[str]:
+        """Publish and wait for the acknowledgements; the ids of the events the server stored."""
+        if not messages:
+            return []
+        return asyncio.run_coroutine_threadsafe(self._publish(messages), self._loop).result(
+            timeout=self.ACK_TIMEOUT + 8)
 
     def close(self) -> None:
         async def _close():
@@ -254,6 +301,30 @@ class NatsPublisher:
         except Exception:  # closing is best effort
             pass
         self._loop.call_soon_threadsafe(self._loop.stop)
+
+
+def connection_callbacks(who: str) -> dict[str, Callable]:
+    """NATS client callbacks that say once that NATS went away and once that it is back, with how
+    many attempts failed between (nats-py's default logs an error and a traceback every second)."""
+    state = {"down": False, "errors": 0}
+
+    async def disconnected() -> None:
+        if not state["down"]:
+            state["down"] = True
+            log.warning("NATS is not reachable from %s: retrying every second; events stay in the outbox", who)
+
+    async def reconnected() -> None:
+        if state["down"]:
+            log.warning("NATS is back for %s after %d failed attempts", who, state["errors"])
+        state["down"], state["errors"] = False, 0
+
+    async def error(exc: Exception) -> None:
+        state["errors"] += 1
+        if not state["down"]:
+            state["down"] = True
+            log.warning("NATS error for %s (%s: %s): retrying every second", who, exc.__class__.__name__, exc)
+
+    return {"disconnected_cb": disconnected, "reconnected_cb": reconnected, "error_cb": error}
 
 
 local_bus = LocalBus()
@@ -287,28 +358,54 @@ _COUNT_ATTEMPT = (update(_outbox).where(_outbox.c.id.in_(bindparam("ids", expand
                   .values(attempts=_outbox.c.attempts + 1))
 
 
+_failing = {"since": None, "events": 0}  # one warning when publishing starts failing, one when it works again
+
+
+def _send(envelopes: list[Outgoing]) -> tuple[list[str], list[str]]:
+    """Publish; (the ids the server acknowledged, the ids it did not). Never raises."""
+    try:
+        acked = get_publisher().publish(envelopes)
+    except Exception as exc:  # not reachable, or no answer in time
+        acked, error = [], exc
+    else:
+        error = None
+    acked_set = set(acked)
+    missed = [e.id for e in envelopes if e.id not in acked_set]
+    if missed:
+        if _failing["since"] is None:
+            _failing["since"] = time.monotonic()
+            log.warning("could not publish %d event(s) (%s); they stay in the outbox and are sent again",
+                        len(missed), error or "not acknowledged")
+        _failing["events"] += len(missed)
+    elif _failing["since"] is not None:
+        log.warning("publishing works again after %.0f s (%d events were left for the relay)",
+                    time.monotonic() - _failing["since"], _failing["events"])
+        _failing["since"], _failing["events"] = None, 0
+    return list(acked), missed
+
+
+def _record(session: Session, acked: list[str], missed: list[str]) -> None:
+    if acked:
+        session.connection().execute(_MARK_PUBLISHED, {"ids": acked, "now": utcnow()})
+    if missed:
+        session.connection().execute(_COUNT_ATTEMPT, {"ids": missed})
+
+
 def publish_committed(envelopes: list[Outgoing]) -> int:
-    """Publish events whose transaction has committed; mark the ones sent. Never raises."""
+    """Publish events whose transaction has committed; mark the ones the server acknowledged.
+
+    Events not acknowledged stay unpublished (their attempts counted) and ``job-relay-events``
+    sends them later. Never raises.
+    """
     if not envelopes:
         return 0
-    messages = [(e.type, e.body.encode()) for e in envelopes]
-    ids = [e.id for e in envelopes]
-    try:
-        get_publisher().publish(messages)
-    except Exception as exc:  # the relay job sends them later
-        log.warning("could not publish %d event(s), the relay will retry: %s", len(messages), exc)
-        try:
-            with transaction() as session:
-                session.connection().execute(_COUNT_ATTEMPT, {"ids": ids})
-        except Exception:
-            log.exception("could not count the failed publish attempt")
-        return 0
+    acked, missed = _send(envelopes)
     try:
         with transaction() as session:
-            session.connection().execute(_MARK_PUBLISHED, {"ids": ids, "now": utcnow()})
-    except Exception:  # published but not marked: the relay sends it again; consumers de-duplicate
+            _record(session, acked, missed)
+    except Exception:  # published but not marked: the relay sends it again; the server drops the repeat
         log.exception("could not mark published events")
-    return len(messages)
+    return len(acked)
 
 
 class BackgroundPublisher:
@@ -381,19 +478,32 @@ def publish_after_commit(envelopes: list[Outgoing]) -> None:
     background.submit(envelopes)
 
 
-def relay_pending(*, older_than_seconds: int = 5, limit: int = 500) -> dict[str, int]:
-    """Publish outbox events left unpublished (NATS was down, the process died after commit)."""
+def relay_pending(*, older_than_seconds: int = 5, limit: int = 500, batches: int = 20) -> dict[str, int]:
+    """Publish outbox events left unpublished (NATS was down, the process died after commit).
+
+    Each batch is read with ``FOR UPDATE SKIP LOCKED`` and held until it is published and marked,
+    so two relays at once (a replica each, or a run by hand beside the scheduled one) never send
+    the same event twice; on SQLite the write lock serialises them.
+    """
     cutoff = utcnow() - timedelta(seconds=older_than_seconds)
-    with transaction() as session:
-        rows = session.scalars(
-            select(OutboxEvent)
-            .where(OutboxEvent.published_at.is_(None), OutboxEvent.occurred_at <= cutoff)
-            .order_by(OutboxEvent.occurred_at)
-            .limit(limit)
-        ).all()
-        envelopes = [_outgoing(row) for row in rows]
-    published = publish_committed(envelopes)
-    return {"pending": len(envelopes), "published": published}
+    pending = published = 0
+    for _ in range(batches):
+        with transaction() as session:
+            rows = session.scalars(
+                select(OutboxEvent)
+                .where(OutboxEvent.published_at.is_(None), OutboxEvent.occurred_at <= cutoff)
+                .order_by(OutboxEvent.occurred_at)
+                .limit(limit)
+                .with_for_update(skip_locked=True)
+            ).all()
+            envelopes = [_outgoing(row) for row in rows]
+            acked, missed = _send(envelopes) if envelopes else ([], [])
+            _record(session, acked, missed)
+        pending += len(envelopes)
+        published += len(acked)
+        if len(envelopes) < limit or missed:
+            break
+    return {"pending": pending, "published": published}
 
 
 Deliver = Callable[[str, str, bytes], int]  # (function name, topic, envelope) -> HTTP status

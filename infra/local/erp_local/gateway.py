@@ -334,7 +334,14 @@ class _Passthrough:
 
 
 class NatsConnector:
-    """The NATS connector's job: subscribe to the topics functions ask for, deliver each message."""
+    """The NATS connector's job: subscribe to the topics functions ask for, deliver each message.
+
+    NATS away at start does not stop the gateway: the connector keeps trying (once a second,
+    with one warning) and subscribes when NATS answers; meanwhile events stay in the outbox and
+    ``job-relay-events`` redelivers what subscribers missed.
+    """
+
+    READY_WAIT = 5.0
 
     def __init__(self, url: str, topics: list[str], deliver: Callable[[str, bytes], None]) -> None:
         self._loop = asyncio.new_event_loop()
@@ -342,10 +349,11 @@ class NatsConnector:
         self._nc = None
         self._ready = threading.Event()
         self._error: BaseException | None = None
+        self._starting: asyncio.Task | None = None
         self._thread = threading.Thread(target=self._run, args=(url, topics), name="nats-connector", daemon=True)
         self._thread.start()
-        if not self._ready.wait(10):
-            raise TimeoutError("the NATS connector did not subscribe within 10 seconds")
+        if not self._ready.wait(self.READY_WAIT):
+            log.warning("NATS at %s does not answer yet: the connector subscribes when it does", url)
         if self._error is not None:
             raise RuntimeError(f"the NATS connector could not start: {self._error}")
 
@@ -356,8 +364,10 @@ class NatsConnector:
             import nats
 
             try:
+                # Connects for ever (max_reconnect_attempts=-1 holds for the first connection too).
                 self._nc = await nats.connect(url, name="erp-gateway-connector", max_reconnect_attempts=-1,
-                                              reconnect_time_wait=1, connect_timeout=3)
+                                              reconnect_time_wait=1, connect_timeout=3,
+                                              **events.connection_callbacks("the gateway's NATS connector"))
 
                 async def on_message(msg) -> None:
                     self._deliver(msg.subject, msg.data)
@@ -365,16 +375,20 @@ class NatsConnector:
                 for topic in topics:
                     await self._nc.subscribe(topic, queue="erp-gateway", cb=on_message)
                 await self._nc.flush()
+            except asyncio.CancelledError:
+                raise
             except BaseException as exc:  # reported to the constructor
                 self._error = exc
             finally:
                 self._ready.set()
 
-        self._loop.run_until_complete(start())
+        self._starting = self._loop.create_task(start())
         self._loop.run_forever()
 
     def close(self) -> None:
         async def stop() -> None:
+            if self._starting is not None:
+                self._starting.cancel()
             if self._nc is not None and not self._nc.is_closed:
                 await self._nc.drain()
 
@@ -383,8 +397,6 @@ class NatsConnector:
         except Exception:
             pass
         self._loop.call_soon_threadsafe(self._loop.stop)
-
-
 
 
 class BackgroundServer:

@@ -1,0 +1,1 @@
+"""Fault tests: backing services killed and restarted (each test starts its own)."""
