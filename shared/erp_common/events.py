@@ -18,13 +18,11 @@ in the same transaction as their work, so a repeated delivery changes nothing.
 """
 from __future__ import annotations
 
-import asyncio
 import logging
 import queue
 import re
 import threading
 import time
-import urllib.request
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -226,6 +224,8 @@ class NatsPublisher:
     KEEP_SECONDS = 24 * 3600  # the outbox is the record; the stream only has to outlive a redelivery
 
     def __init__(self, url: str) -> None:
+        import asyncio  # here, not at import: only a process that publishes to NATS needs it
+
         self._url = url
         self._loop = asyncio.new_event_loop()
         self._nc = None
@@ -236,6 +236,8 @@ class NatsPublisher:
         self._thread.start()
 
     async def _connection(self):
+        import asyncio
+
         import nats
 
         if self._connecting is None:
@@ -275,6 +277,8 @@ class NatsPublisher:
         self._subjects = have | subjects
 
     async def _publish(self, messages: list[Outgoing]) -> list[str]:
+        import asyncio
+
         js = await self._connection()
         await self._capture(js, {m.type for m in messages})
         results = await asyncio.gather(
@@ -286,12 +290,16 @@ class NatsPublisher:
 
     def publish(self, messages: list[Outgoing]) -> list[str]:
         """Publish and wait for the acknowledgements; the ids of the events the server stored."""
+        import asyncio
+
         if not messages:
             return []
         return asyncio.run_coroutine_threadsafe(self._publish(messages), self._loop).result(
             timeout=self.ACK_TIMEOUT + 8)
 
     def close(self) -> None:
+        import asyncio
+
         async def _close():
             if self._nc is not None and not self._nc.is_closed:
                 await self._nc.drain()
@@ -511,6 +519,9 @@ Deliver = Callable[[str, str, bytes], int]  # (function name, topic, envelope) -
 
 def deliver_through_gateway(function: str, topic: str, payload: bytes) -> int:
     """POST an event to a subscriber through the gateway, as the NATS connector would."""
+    import urllib.error
+    import urllib.request
+
     request = urllib.request.Request(
         f"{get_settings().gateway_url}/function/{function}",
         data=payload,

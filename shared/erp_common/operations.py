@@ -62,6 +62,7 @@ class Operation:
     transactional: bool = True
     content_type: str = "application/json"  # what a success answers (a FileResult's type, for /docs)
     scale: str = "api"
+    memory_limit: str | None = None  # the function's memory limit when the default is not enough
     path_regex: re.Pattern | None = field(default=None, compare=False)
 
     @property
@@ -125,18 +126,23 @@ def operation(
     transactional: bool = True,
     content_type: str = "application/json",
     scale: str | None = None,
+    memory_limit: str | None = None,
 ) -> Callable:
     """Declare a business operation served as the OpenFaaS function ``name``.
 
     The handler takes ``(ctx, data)`` (``ctx`` alone without ``input``); an event consumer
     (``topic``) takes ``(ctx, event)`` with the typed event; a scheduled job declared
     ``transactional=False`` takes the invocation's ``Caller`` and opens its own units of work.
+    ``memory_limit`` (``"512Mi"``) raises the function's memory limit above the default, for an
+    operation that holds large bodies (docs/benchmarks.md has each function's measured memory).
     """
     if not FUNCTION_NAME.match(name):
         raise ValueError(f"{name!r} is not a DNS-1035 function name")
     scale = scale or ("background" if topic or schedule else "api")
     if scale not in SCALE_CLASSES:
         raise ValueError(f"{name}: scale must be one of {SCALE_CLASSES}, not {scale!r}")
+    if memory_limit is not None and not re.fullmatch(r"[1-9][0-9]*Mi", memory_limit):
+        raise ValueError(f"{name}: memory_limit is a quantity in Mi such as '512Mi', not {memory_limit!r}")
 
     def register(fn: Callable) -> Callable:
         if name in REGISTRY:
@@ -146,7 +152,7 @@ def operation(
             input=input, output=output, roles=roles if isinstance(roles, str) else frozenset(roles),
             methods=tuple(m.upper() for m in methods), status=status, path=path, idempotent=idempotent,
             topic=topic, schedule=schedule, transactional=transactional, content_type=content_type,
-            scale=scale, path_regex=_compile_path(path),
+            scale=scale, memory_limit=memory_limit, path_regex=_compile_path(path),
         )
         return fn
 

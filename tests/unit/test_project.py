@@ -41,6 +41,9 @@ def test_every_function_in_the_stack_is_well_formed(stack_file):
         assert (spec.handler / "handler.py").is_file(), name
         assert spec.handler.is_relative_to(ROOT), name
         assert "erp-jwt-secret" in spec.secrets and "erp-db-password" in spec.secrets, name
+        memory = raw["functions"][name]
+        # measured: 66-85 MB per function (docs/benchmarks.md); a limit under ~128 Mi kills one at start
+        assert int(memory["requests"]["memory"][:-2]) >= 96 and int(memory["limits"]["memory"][:-2]) >= 192, name
         for schedule in spec.schedules:
             assert spec.topics == ["cron-function"], name
             from croniter import croniter

@@ -30,6 +30,11 @@ CE_LABELS = '{ com.openfaas.scale.min: "1", com.openfaas.scale.max: "%s", erp.se
 # after its domain and follows them, in the order of the domains' dependencies.
 SERVICE_TITLES = {"user": "Identity", "item": "Catalog", "stock": "Inventory", "order": "Sales orders",
                   "job": "Jobs"}
+# Memory per function (Kubernetes quantities), from bench_coldstart (docs/benchmarks.md): 66-71 MB
+# resident after the first call, 85 MB at most (user-login's argon2 check, 19 MiB a check). The
+# request covers a function at rest with room for its pools; the limit leaves room for four request
+# threads at work (four sign-ins at once: ~85 + 3 x 19 MB). A declaration may raise its limit.
+MEMORY_REQUEST, MEMORY_LIMIT = "96Mi", "192Mi"
 # faas-cli honours the cron connector's annotations only on the function they are set on.
 CRON = 'topic: cron-function\n      schedule: "%s"'
 
@@ -205,12 +210,19 @@ def stack_yml(ops: list[Operation]) -> str:
             f"    handler: ./functions/{op.name}\n"
             f"    image: {IMAGE % op.name}\n"
             f"    <<: [*env, *secrets]\n"
-            f"    labels: {{ <<: *{SCALE_ANCHORS[op.scale]}, erp.service: {op.service}, erp.domain: {op.domain} }}\n")
+            f"    labels: {{ <<: *{SCALE_ANCHORS[op.scale]}, erp.service: {op.service}, erp.domain: {op.domain} }}\n"
+            f"    requests: {{ memory: {MEMORY_REQUEST} }}\n"
+            f"    limits: {{ memory: {op.memory_limit or MEMORY_LIMIT} }}\n")
         if op.schedule:
             out.append(f"    annotations:\n      {CRON % op.schedule}\n")
         elif op.topic:
             out.append(f"    annotations:\n      topic: {op.topic}\n")
     return "".join(out)
+
+
+def _pack_limit(pack: Pack) -> str:
+    """The largest limit among the pack's operations."""
+    return max((op.memory_limit or MEMORY_LIMIT for op in pack.operations), key=lambda q: int(q[:-2]))
 
 
 def stack_ce_yml(packs: list[Pack]) -> str:
@@ -224,7 +236,9 @@ def stack_ce_yml(packs: list[Pack]) -> str:
             f"    handler: ./packs/{pack.name}\n"
             f"    image: {IMAGE % pack.name}\n"
             f"    <<: [*env, *secrets]\n"
-            f"    labels: {CE_LABELS % ('2' if background else '5', service)}\n")
+            f"    labels: {CE_LABELS % ('2' if background else '5', service)}\n"
+            f"    requests: {{ memory: {MEMORY_REQUEST} }}\n"
+            f"    limits: {{ memory: {_pack_limit(pack)} }}\n")
         if pack.name == EVENTS_FUNCTION:
             out.append(f'    annotations:\n      topic: "{",".join(pack.topics)}"\n')
         elif pack.scheduled:

@@ -61,6 +61,7 @@ operation(
 operation(
     "item-import", service="item", summary="Create or update items and SKUs from a CSV file",
     input=ItemImportIn, output=ImportReportOut, roles=WRITERS, idempotent=True,
+    memory_limit="512Mi",  # a 20 MB body, and every row of it parsed, in one request
 )(csv_io.import_items)
 operation(
     "item-export", service="item", summary="Items and SKUs as CSV (the item-import shape)",
