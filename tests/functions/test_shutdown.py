@@ -253,3 +253,81 @@ def test_erp_run_gives_requests_in_flight_the_functions_write_timeout(tmp_path):
     assert drain_timeout(load_stack(tmp_path / "stack.yml")) == 65.0
     (tmp_path / "stack.yml").write_text("version: 1.0\nprovider: {name: openfaas}\nfunctions:\n  a: {image: i}\n")
     assert drain_timeout(load_stack(tmp_path / "stack.yml")) == 30.0
+
+
+def test_a_function_under_a_stream_of_orders_loses_no_request_and_no_event(tmp_path, make_user, make_sku,
+                                                                           put_stock, stock_of):
+    """order-create as its image runs it, four clients creating orders back to back, SIGTERM in the
+    middle: every order answered 201 is committed with its events (published, or in the outbox for the
+    relay), every refused one (503 shutting_down, or a refused connection) left nothing behind, no
+    answer was cut, and the stock moved by exactly the orders that were answered."""
+    from sqlalchemy import select
+
+    from erp_common.db import transaction
+    from erp_common.events import OutboxEvent
+    from erp_common.sales.models import SalesOrder
+
+    sku_id, _ = make_sku("3.00")
+    put_stock(sku_id, 10_000)
+    _, token = make_user("cashier")
+    note = f"stream-{uuid.uuid4().hex[:8]}"
+    context = shrinkwrap("stack.yml", "order-create", tmp_path)
+    (context / "function" / "__init__.py").touch()
+    port = free_port()
+    env = {**os.environ, "PYTHONPATH": str(context / "function" / "shared"), "upstream_url": f"http://127.0.0.1:{port}",
+           "WAITRESS_THREADS": "4", "write_timeout": "30s", "healthcheck_interval": "0.5s", "PYTHONUNBUFFERED": "1"}
+    process = Process([sys.executable, "index.py"], env, cwd=context)
+    answers: list[tuple[str, int | str]] = []
+    lock = threading.Lock()
+    stop = threading.Event()
+
+    def client() -> None:
+        body = {"lines": [{"sku": sku_id, "qty": 1}], "note": note}
+        while not stop.is_set():
+            try:
+                sock = send(port, request_bytes("POST", "/", body, token=token))
+            except ConnectionRefusedError:
+                with lock:
+                    answers.append(("refused", "connect"))
+                return
+            with sock:
+                try:
+                    status, _, data = read_response(sock)
+                except (AssertionError, ConnectionResetError) as exc:  # an answer cut: the failure sought
+                    with lock:
+                        answers.append(("cut", str(exc)))
+                    return
+            with lock:
+                answers.append(("answered", status))
+            if status == 503:
+                assert json.loads(data)["error"]["code"] == "shutting_down"
+                return
+
+    try:
+        process.wait_until_serving(f"http://127.0.0.1:{port}/_/ready")
+        clients = [threading.Thread(target=client) for _ in range(4)]
+        for thread in clients:
+            thread.start()
+        deadline = time.monotonic() + 30
+        while sum(1 for a in answers if a == ("answered", 201)) < 20:
+            assert time.monotonic() < deadline, answers[-5:]
+            time.sleep(0.01)
+        process.popen.send_signal(signal.SIGTERM)
+        for thread in clients:
+            thread.join(30)
+        stop.set()
+        assert process.popen.wait(30) == 0, process.output
+        assert "Traceback" not in process.output, process.output
+    finally:
+        stop.set()
+        process.stop()
+    assert not [a for a in answers if a[0] == "cut"], answers
+    assert {a[1] for a in answers} <= {201, 503, "connect"}, answers
+    ok = sum(1 for a in answers if a == ("answered", 201))
+    with transaction(readonly=True) as session:
+        numbers = {order.number for order in session.scalars(select(SalesOrder).where(SalesOrder.note == note))}
+        created = [e for e in session.scalars(select(OutboxEvent).where(OutboxEvent.type == "order.created"))
+                   if json.loads(e.data)["number"] in numbers]
+    assert len(numbers) == ok >= 20  # every 201 committed; nothing committed that was not answered 201
+    assert len(created) == ok  # an event for each: published, or in the outbox for the relay
+    assert stock_of(sku_id)[1] == ok  # reserved: exactly the orders answered
