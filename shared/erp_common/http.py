@@ -124,6 +124,9 @@ def read_input(op: Operation, event: Any, path: str) -> tuple[BaseModel | None, 
                 code="malformed_json",
                 details=[{"field": "body", "message": "not valid JSON"}],
             ) from None
+        except ValueError:  # an integer of more than 4,300 digits: Python will not convert it
+            raise BadRequest("the request body holds a number too long to read", code="malformed_json",
+                             details=[{"field": "body", "message": "a number is too long"}]) from None
         if not isinstance(payload, dict):
             raise ValidationFailed.field("body", "must be a JSON object")
     else:

@@ -185,3 +185,22 @@ def test_cli_refuses_to_start_with_one_line_and_exit_2(monkeypatch, capsys, env,
 def test_bad_numbers_are_config_errors():
     with pytest.raises(ConfigError, match="JWT_EXPIRE_MINUTES"):
         load_settings({"JWT_EXPIRE_MINUTES": "soon"})
+
+
+@pytest.mark.parametrize("url, says", [
+    ("mysql://erp:secret-pw@127.0.0.1:1/erp", "Can't connect"),  # nothing listens on port 1
+    ("oracle+nosuchdriver://erp@db/erp", "Can't load plugin"),
+])
+@pytest.mark.parametrize("command", [["migrate"], ["check", "stock"], ["run", "--port", "0"]])
+def test_an_unusable_database_is_one_line_and_exit_2(tmp_path, url, says, command):
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "DATABASE_URL": url, "REDIS_URL": "", "NATS_URL": ""}
+    result = subprocess.run([sys.executable, "-m", "erp_local.cli", *command], env=env, capture_output=True,
+                            text=True, timeout=60)
+    lines = result.stderr.strip().splitlines()
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert len(lines) == 1 and lines[0].startswith("erp: cannot use the database") and says in lines[0], lines
+    assert "secret-pw" not in result.stderr  # the password is not printed

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import logging
+import os
 import signal
 import sys
 import time
@@ -332,11 +333,32 @@ def _run_workers(args: argparse.Namespace, settings, started: float) -> int:
     return code
 
 
+def database_problem(exc: BaseException) -> str | None:
+    """One line for a database that cannot be used (unreachable, unknown, refusing the login, a URL
+    SQLAlchemy cannot read), naming the URL without its password; None for anything else."""
+    from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
+
+    from erp_common.config import get_settings
+
+    if not isinstance(exc, (DBAPIError, ArgumentError, NoSuchModuleError)):
+        return None
+    try:
+        from sqlalchemy import make_url
+
+        where = make_url(get_settings().database_url).render_as_string(hide_password=True)
+    except Exception:
+        where = "DATABASE_URL"
+    reason = str(getattr(exc, "orig", None) or exc).splitlines()[0][:300]
+    return f"cannot use the database at {where}: {reason} (check DATABASE_URL and that the server is up)"
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from erp_common import migrate
     from erp_common.cache import check_reachable
     from erp_common.identity.api import ensure_admin
 
+    # Redeliveries from job-relay-events go through this gateway unless GATEWAY_URL says otherwise.
+    os.environ.setdefault("GATEWAY_URL", f"http://127.0.0.1:{args.port}")
     started = time.monotonic()
     settings = _settings(bootstraps_admin=True)
     check_workers(args.workers, settings.redis_url)
@@ -405,6 +427,12 @@ def main(argv: list[str] | None = None) -> int:
         return args.func(args)
     except ConfigError as exc:
         print(f"erp: {exc}", file=sys.stderr)
+        return 2
+    except Exception as exc:
+        message = database_problem(exc)
+        if message is None:
+            raise
+        print(f"erp: {message}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:  # Ctrl-C before the gateway serves (migrating, say): no traceback
         print("erp: interrupted", file=sys.stderr)
