@@ -86,6 +86,7 @@ class Settings:
     login_max_failures: int = 5
     login_lock_seconds: int = 300
     db_pool_size: int = 20  # erp run serves 16 request threads; a container 4
+    db_lock_wait_seconds: int = 3  # how long a statement waits for a row lock (SQLite: the write lock)
     cache_prefix: str = "erp:"
     unpaid_order_minutes: int = 30
     sources: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
@@ -284,6 +285,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
     max_failures = number("ERP_LOGIN_MAX_FAILURES", 5, 1)
     lock_seconds = number("ERP_LOGIN_LOCK_SECONDS", 300, 1)
     pool_size = number("ERP_DB_POOL_SIZE", 20, 1)
+    lock_wait = number("ERP_DB_LOCK_WAIT_SECONDS", 3, 1)
     unpaid_minutes = number("ERP_UNPAID_ORDER_MINUTES", 30, 0)
     return Settings(
         env=environment,
@@ -301,6 +303,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         login_max_failures=max_failures,
         login_lock_seconds=lock_seconds,
         db_pool_size=pool_size,
+        db_lock_wait_seconds=lock_wait,
         cache_prefix=env.get("ERP_CACHE_PREFIX", "erp:"),
         unpaid_order_minutes=unpaid_minutes,
         sources=sources,

@@ -91,11 +91,11 @@ _sessions: sessionmaker | None = None
 _readonly_sessions: sessionmaker | None = None
 
 
-def _sqlite_engine(url: str) -> Engine:
+def _sqlite_engine(url: str, lock_wait: int) -> Engine:
     path = url.split("sqlite:///", 1)[-1]
     if path and path != ":memory:":
         Path(path).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": lock_wait})
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn, _record):
@@ -104,7 +104,7 @@ def _sqlite_engine(url: str) -> Engine:
         cur = dbapi_conn.cursor()
         cur.execute("PRAGMA journal_mode=WAL")
         cur.execute("PRAGMA foreign_keys=ON")
-        cur.execute("PRAGMA busy_timeout=30000")
+        cur.execute(f"PRAGMA busy_timeout={lock_wait * 1000}")  # a writer waits this long for the write lock
         cur.execute("PRAGMA synchronous=NORMAL")
         cur.close()
 
@@ -158,6 +158,20 @@ def mysql_connect_args(url: str) -> dict[str, object]:
     return {} if any(option in query for option in _TLS_OPTIONS) else {"ssl_disabled": True}
 
 
+def _bound_lock_waits(engine: Engine, seconds: int) -> None:
+    """Every MySQL connection waits at most ``seconds`` for a row lock (the server's default is 50 s:
+    one held lock would hold request threads far past a function's exec timeout)."""
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record):
+        with dbapi_connection.cursor() as cursor:
+            cursor.execute(f"SET SESSION innodb_lock_wait_timeout = {int(seconds)}")
+
+
+def lock_wait_seconds() -> int:
+    return get_settings().db_lock_wait_seconds
+
+
 def get_engine() -> Engine:
     global _engine, _sessions, _readonly_sessions
     if _engine is None:
@@ -166,7 +180,7 @@ def get_engine() -> Engine:
                 settings = get_settings()
                 url = settings.database_url
                 if url.startswith("sqlite"):
-                    engine = _sqlite_engine(url)
+                    engine = _sqlite_engine(url, settings.db_lock_wait_seconds)
                 else:
                     engine = create_engine(
                         url,
@@ -184,6 +198,7 @@ def get_engine() -> Engine:
                         pool_reset_on_return=None,
                     )
                     _ping_after_idle(engine)
+                    _bound_lock_waits(engine, settings.db_lock_wait_seconds)
                 _sessions = sessionmaker(bind=engine, expire_on_commit=False)
                 _readonly_sessions = sessionmaker(
                     bind=engine.execution_options(erp_readonly=True), expire_on_commit=False

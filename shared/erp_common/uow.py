@@ -51,8 +51,15 @@ def unit_of_work(caller: Caller, *, readonly: bool = False) -> Iterator[Context]
     _committed(ctx, envelopes)
 
 
+# A unit of work is not retried once this long has passed since it began (a lock wait is bounded by
+# ERP_DB_LOCK_WAIT_SECONDS, 3 s): so a request blocked by a held row lock answers 503 within ~6-9 s,
+# well inside a function's exec timeout, while deadlocks (answered at once) are retried up to 5 times.
+RETRY_SECONDS = 8.0
+
+
 def run(work: Callable[[Context], T], caller: Caller, *, readonly: bool = False, attempts: int = 5) -> T:
     """Run ``work(ctx)`` as one unit of work, retried whole on a deadlock or a lost connection."""
+    started = time.monotonic()
     for attempt in range(1, attempts + 1):
         committing = False
         try:
@@ -65,6 +72,8 @@ def run(work: Callable[[Context], T], caller: Caller, *, readonly: bool = False,
             lost_before_commit = exc.connection_invalidated and not committing
             if attempt == attempts or not (db.is_retryable(exc) or lost_before_commit):
                 raise
+            if time.monotonic() - started + db.lock_wait_seconds() > RETRY_SECONDS:
+                raise  # another wait for the lock would outlast the budget: 503, try again later
             log.warning("%s: unit of work retried after %s (attempt %d)", caller.operation, exc.orig, attempt)
             time.sleep(0.005 * (2 ** attempt))
             continue
