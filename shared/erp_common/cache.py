@@ -49,6 +49,9 @@ class MemoryCache:
             return None
         return item
 
+    def health(self) -> str:
+        return "in-process"
+
     def get(self, key: str) -> str | None:
         with self._lock:
             item = self._live(key, time.monotonic())
@@ -369,6 +372,10 @@ class RedisCache:
     def ping(self) -> None:
         """Raise if Redis does not answer (start-up checks; never degraded)."""
         self._redis.ping()
+
+    def health(self) -> str:
+        """``ok``, or ``down`` while Redis fails (the functions go on: see the class notes)."""
+        return self._call(lambda: "ok" if self._redis.ping() else "down", lambda: "down")
 
     def close(self) -> None:
         self._tracked.close()

@@ -301,11 +301,19 @@ def _consume(op: Operation, event_id: str, request_id: str) -> dict[str, Any]:
 
 
 def _ready(request_id: str) -> dict[str, Any]:
+    """Readiness: 503 without the database; ready but ``degraded`` while Redis fails (reads then come
+    from the database and sign-ins are counted in the process), naming it."""
     try:
         db.ping()
     except Exception as exc:
         raise ServiceUnavailable(f"database not reachable: {exc.__class__.__name__}") from None
-    return json_response(200, {"status": "ok"}, {"X-Request-Id": request_id})
+    from .cache import get_cache
+
+    cache = get_cache().health()
+    body = {"status": "degraded" if cache == "down" else "ok", "database": "ok", "cache": cache}
+    if cache == "down":
+        body["degraded"] = ["redis"]
+    return json_response(200, body, {"X-Request-Id": request_id})
 
 
 def _guarded(request_id: str, serve: Callable[[], dict[str, Any]]) -> dict[str, Any]:

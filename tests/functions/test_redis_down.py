@@ -64,7 +64,11 @@ def test_redis_down_signed_in_calls_and_sign_ins_go_on_and_it_recovers_without_r
         assert http.get("/function/user-me", headers=auth(user_token)).status_code == 200
         assert raw.exists(f"down:auth:user:{user_id}")  # its state is cached in Redis
 
+        assert http.get("/user/health").json()["status"] == "ok"
         own_redis.kill()
+        health = http.get("/user/health")  # the functions serve, degraded, and say why
+        assert health.status_code == 200, health.text
+        assert health.json()["status"] == "degraded" and health.json()["degraded"] == ["redis"]
         me = http.get("/function/user-me", headers=auth(admin))
         assert me.status_code == 200 and me.json()["username"] == "admin"  # the state from the database
         assert http.get("/function/user-list", headers=auth(admin)).status_code == 200
@@ -86,6 +90,7 @@ def test_redis_down_signed_in_calls_and_sign_ins_go_on_and_it_recovers_without_r
         assert http.get("/function/user-me", headers=auth(user_token)).status_code == 401
         assert sign_in("nobody-in-particular", "guess").status_code == 429  # the outage's count held
         assert sign_in("admin", ADMIN_PASSWORD).status_code == 200
+        assert http.get("/user/health").json()["status"] == "ok"
     finally:
         http.close()
         raw.close()

@@ -59,7 +59,8 @@ def test_the_image_layout_serves_the_function(tmp_path, stack_file, name):
     result = subprocess.run([sys.executable, "-c", script], cwd=context, env=env, capture_output=True, text=True,
                             timeout=60)
     assert result.returncode == 0, result.stderr[-2000:]
-    assert result.stdout.strip() == "200 {'status': 'ok'}", result.stdout + result.stderr[-1000:]
+    assert result.stdout.strip() == "200 {'status': 'ok', 'database': 'ok', 'cache': 'in-process'}", \
+        result.stdout + result.stderr[-1000:]
 
 
 def test_the_template_declares_what_faas_cli_needs():

@@ -159,25 +159,35 @@ class SystemAPI:
 
     # --- health -------------------------------------------------------------------------
 
-    def probe(self, name: str) -> int:
+    def probe(self, name: str) -> tuple[int, dict[str, Any]]:
         """A function's readiness (``/_/ready``), asked directly: a health check is not an invocation."""
         environ = EnvironBuilder(path=f"/function/{name}/_/ready", method="GET").get_environ()
         environ["SCRIPT_NAME"], environ["PATH_INFO"] = f"/function/{name}", "/_/ready"
         app_iter, status, _ = run_wsgi_app(self.gateway.apps[name], environ)
         try:
-            b"".join(app_iter)
+            data = b"".join(app_iter)
         finally:
             if hasattr(app_iter, "close"):
                 app_iter.close()
-        return int(status.split()[0])
+        try:
+            body = json.loads(data)
+        except ValueError:
+            body = {}
+        return int(status.split()[0]), body if isinstance(body, dict) else {}
 
     def service_health(self, service: str, members: list[str]) -> tuple[bool, dict[str, Any]]:
-        checks = {}
+        """Failing (503) when a function is not ready; ``degraded`` (still 200: the functions serve)
+        when one reports a backing service down, naming it (``"degraded": ["redis"]``)."""
+        checks, degraded = {}, set()
         for name in members:
-            status = self.probe(name)
-            checks[name] = "ok" if status == 200 else f"failing ({status})"
-        healthy = all(v == "ok" for v in checks.values())
-        return healthy, {"service": service, "status": "ok" if healthy else "degraded", "functions": checks}
+            status, body = self.probe(name)
+            degraded.update(body.get("degraded", ()))
+            checks[name] = body.get("status", "ok") if status == 200 else f"failing ({status})"
+        healthy = all(v in ("ok", "degraded") for v in checks.values())
+        result = {"service": service, "status": "degraded" if degraded or not healthy else "ok", "functions": checks}
+        if degraded:
+            result["degraded"] = sorted(degraded)
+        return healthy, result
 
     def health(self) -> Response:
         services: dict[str, Any] = {}
