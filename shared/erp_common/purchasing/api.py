@@ -1,6 +1,6 @@
-"""Purchasing's public face: its events (purchase orders and receipts will add their API here)."""
+"""Purchasing's public face: its events, the preferred supplier of SKUs, open POs, draft POs."""
 from __future__ import annotations
 
-from .events import SupplierCreated
+from .events import PoApproved, PoLineRef, PoReceived, SupplierCreated
 
-__all__ = ["SupplierCreated"]
+__all__ = ["SupplierCreated", "PoApproved", "PoLineRef", "PoReceived"]
