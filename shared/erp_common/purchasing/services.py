@@ -366,7 +366,7 @@ def receive_po(ctx: Context, data: PoReceiveIn) -> PoOut:
     field_of: Callable[[int], str] = lambda i: f"lines[{i}].qty"  # noqa: E731
     doc = inventory.StockDocument(DOC_TYPE, po.number, [
         inventory.StockLine(ln.sku_id, po.warehouse_id, inventory.RECEIPT, qty, sku_code=ln.sku_code,
-                            origin_type=LINE_ORIGIN, origin_id=ln.origin_id)
+                            origin_type=LINE_ORIGIN, origin_id=ln.origin_id, unit_cost=ln.unit_cost)
         for ln, qty in picked], reason=data.note)
     try:
         inventory.post_stock(ctx, doc)
