@@ -84,6 +84,11 @@ def resolve_warehouse(session: Session, warehouse_id: int | None) -> int:
     return _warehouse(session, warehouse_id, "warehouse_id")
 
 
+def warehouse_codes(session: Session) -> dict[int, str]:
+    """Every warehouse's code, by id (for reports)."""
+    return dict(session.execute(select(Warehouse.id, Warehouse.code)).all())
+
+
 def _warehouse(session: Session, warehouse_id: int | None, field: str) -> int:
     global _default_warehouse
     if warehouse_id is None:
