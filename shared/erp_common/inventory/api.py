@@ -33,12 +33,12 @@ from .models import (
     TRANSFER_IN,
     TRANSFER_OUT,
 )
-from .services import check_stock, resolve_warehouse, warehouse_codes
+from .services import LowStock, available_stock, check_stock, low_stock, resolve_warehouse, warehouse_codes
 
 __all__ = [
     "ADJUST", "ISSUE", "RECEIPT", "RELEASE", "RESERVE", "RETURN", "SALE", "STOCKTAKE", "TRANSFER_IN",
     "TRANSFER_OUT", "Posting", "PostedLine", "StockDocument", "StockLine", "post_stock", "check_stock",
     "resolve_warehouse", "StockChanged", "StockLineChange", "WarehouseCreated",
     "CostChange", "GoodsMove", "SkuCostInfo", "StockValue", "cost_history", "current_cost", "goods_moves",
-    "round_unit_cost", "stock_values", "warehouse_codes",
+    "round_unit_cost", "stock_values", "warehouse_codes", "LowStock", "available_stock", "low_stock",
 ]

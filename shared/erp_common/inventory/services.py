@@ -4,6 +4,7 @@ and the stock check. Every change of stock is a document posted through ``ledger
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from decimal import Decimal
 
 from sqlalchemy import func, or_, select, update
@@ -11,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from ..catalog.api import find_skus, sku_codes, sku_ref
 from ..context import Context
-from ..db import utcnow
+from ..db import ZERO, utcnow
 from ..errors import Conflict, ErpError, NotFound, ValidationFailed
 from ..paging import paginate, within
 from ..schemas import UNIT_PLACES, Page
@@ -324,3 +325,30 @@ def check_stock(session: Session) -> StockCheckOut:
                                             on_hand=on_hand, reserved=reserved, ledger_on_hand=ledger_on_hand,
                                             ledger_reserved=ledger_reserved))
     return StockCheckOut(checked=checked, mismatches=mismatches, checked_at=utcnow())
+
+
+# --- for planning (through inventory.api) ---------------------------------------------------
+
+@dataclass(frozen=True)
+class LowStock:
+    sku_id: int
+    warehouse_id: int
+    available: Decimal
+    threshold: Decimal
+
+
+def available_stock(session: Session, sku_ids: list[int], warehouse_id: int) -> dict[int, Decimal]:
+    """What is available (on hand less reserved) of these SKUs in one warehouse (0 when no stock row)."""
+    found = {r.sku_id: r.on_hand - r.reserved for r in session.execute(
+        select(StockLevel.sku_id, StockLevel.on_hand, StockLevel.reserved)
+        .where(StockLevel.warehouse_id == warehouse_id, StockLevel.sku_id.in_(sorted(set(sku_ids)))))}
+    return {s: found.get(s, ZERO) for s in sku_ids}
+
+
+def low_stock(session: Session, limit: int = 10_000) -> list[LowStock]:
+    """Every SKU x warehouse whose available stock is at or below its low-stock threshold (as stock-query)."""
+    query, threshold = _stock_select()
+    rows = session.execute(query.where(threshold.is_not(None), StockLevel.on_hand - StockLevel.reserved <= threshold)
+                           .order_by(StockLevel.sku_id, StockLevel.warehouse_id).limit(limit))
+    return [LowStock(r.StockLevel.sku_id, r.StockLevel.warehouse_id, r.StockLevel.on_hand - r.StockLevel.reserved,
+                     r.threshold) for r in rows]

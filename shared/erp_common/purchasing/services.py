@@ -12,6 +12,8 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 
 from sqlalchemy import or_, select
@@ -411,3 +413,51 @@ def cancel_po(ctx: Context, data: PoEndIn) -> PoOut:
 def close_po(ctx: Context, data: PoEndIn) -> PoOut:
     """End a partially received PO: the rest will not come."""
     return _end(ctx, data, "close")
+
+
+# --- for planning (through purchasing.api) -------------------------------------------------
+
+@dataclass(frozen=True)
+class PreferredSupplier:
+    supplier_id: int
+    supplier_code: str
+    last_price: Decimal | None
+    lead_time_days: int
+
+
+def preferred_suppliers(session: Session, sku_ids: list[int]) -> dict[int, PreferredSupplier]:
+    """The preferred (and active) supplier of each of these SKUs that has one."""
+    rows = session.execute(
+        select(SkuSupplier.sku_id, Supplier.id, Supplier.code, SkuSupplier.last_price, SkuSupplier.lead_time_days)
+        .join(Supplier, Supplier.id == SkuSupplier.supplier_id)
+        .where(SkuSupplier.sku_id.in_(sorted(set(sku_ids))), SkuSupplier.is_preferred.is_(True),
+               Supplier.is_active.is_(True)))
+    return {r.sku_id: PreferredSupplier(r.id, r.code, r.last_price, r.lead_time_days) for r in rows}
+
+
+def open_quantities(session: Session, sku_ids: list[int], warehouse_id: int | None = None) -> dict[int, Decimal]:
+    """What open POs (draft, approved, partially received) still bring of each SKU (drafts count: a plan
+    run twice does not order twice)."""
+    query = (select(PurchaseOrderLine.sku_id, PurchaseOrderLine.quantity, PurchaseOrderLine.qty_received)
+             .join(PurchaseOrder, PurchaseOrder.id == PurchaseOrderLine.po_id)
+             .where(PurchaseOrderLine.sku_id.in_(sorted(set(sku_ids))), PurchaseOrder.status.in_(m.OPEN_STATUSES)))
+    if warehouse_id is not None:
+        query = query.where(PurchaseOrder.warehouse_id == warehouse_id)
+    due: dict[int, Decimal] = {}
+    for row in session.execute(query):
+        due[row.sku_id] = due.get(row.sku_id, ZERO) + max(row.quantity - row.qty_received, ZERO)
+    return due
+
+
+@dataclass(frozen=True)
+class DraftLine:
+    sku_id: int
+    qty: Decimal
+    unit_cost: Decimal
+    expected_at: datetime | None = None
+
+
+def create_draft_po(ctx: Context, supplier_id: int, warehouse_id: int, lines: list[DraftLine], note: str = "") -> PoOut:
+    """A draft PO made by a plan or a job (the same rules as po-create)."""
+    return create_po(ctx, PoCreateIn(supplier_id=supplier_id, warehouse_id=warehouse_id, note=note[:255], lines=[
+        PoLineIn(sku=ln.sku_id, qty=ln.qty, unit_cost=ln.unit_cost, expected_at=ln.expected_at) for ln in lines]))
