@@ -376,7 +376,7 @@ def receive_po(ctx: Context, data: PoReceiveIn) -> PoOut:
         raise exc.locate(field_of) from None
     for line, qty in picked:
         line.qty_received += qty
-    _remember_prices(ctx, po)
+    _remember_prices(ctx, po, [ln for ln, _ in picked])
     refs = _refs(picked)
     receipt = PurchaseReceipt(po_id=po.id, lines=json.dumps([r.model_dump(mode="json") for r in refs]),
                               note=data.note, created_by=ctx.actor, created_at=ctx.now)
@@ -389,9 +389,9 @@ def receive_po(ctx: Context, data: PoReceiveIn) -> PoOut:
     return _out(po)
 
 
-def _remember_prices(ctx: Context, po: PurchaseOrder) -> None:
+def _remember_prices(ctx: Context, po: PurchaseOrder, received: list[PurchaseOrderLine]) -> None:
     """The supplier's last price of each SKU received is the PO line's unit cost (when the link exists)."""
-    costs = {ln.sku_id: ln.unit_cost for ln in po.lines}
+    costs = {ln.sku_id: ln.unit_cost for ln in received}
     for link in ctx.session.scalars(select(SkuSupplier).where(SkuSupplier.supplier_id == po.supplier_id,
                                                               SkuSupplier.sku_id.in_(costs))):
         link.last_price, link.updated_at = costs[link.sku_id], ctx.now
