@@ -127,5 +127,6 @@ class TestInputAndRoles:
         assert_error(client.get("/function/cost-margin"), 401)
         assert client.get("/cost/cost-margin", headers=auth(accountant)).status_code == 200
         assert client.get("/cost/health").json()["status"] == "ok"
+        assert client.get("/cost/docs").status_code == 200
         spec = client.get("/cost/openapi.json").json()
         assert set(spec["paths"]) == {"/function/cost-sku/{sku}", "/function/cost-valuation", "/function/cost-margin"}

@@ -230,6 +230,7 @@ class TestWorkOrders:
     def test_the_seed_paths_health_and_docs(self, client, planner):
         assert client.get("/production/workorder-list", headers=auth(planner)).status_code == 200
         assert client.get("/production/health").json()["status"] == "ok"
+        assert client.get("/production/docs").status_code == 200
         paths = set(client.get("/production/openapi.json").json()["paths"])
         assert {"/function/bom-create", "/function/workorder-release/{wo}", "/function/production-plan"} <= paths
 
@@ -286,6 +287,39 @@ class TestPlan:
         ok(post(client, planner, f"workorder-release/{wo['id']}"))
         assert_error(post(client, planner, "production-plan", {"work_orders": [wo["id"]]}), 409, "not_a_draft",
                      "work_orders[0]")
+
+    def test_a_3_level_bom_of_200_components_for_50_units(self, client, planner, make_sku, put_stock):
+        """The issue's plan, checked against shortages worked out here by formula: the goods are made of
+        10 sub-assemblies (x1), each of 3 sub-sub-assemblies (x2) and one bought part (x1); each
+        sub-sub-assembly of 5 bought parts (x1..x5, 5% scrap): 10 + 30 + 10 + 150 = 200 components."""
+        top = make_sku()[0]
+        l1 = [make_sku()[0] for _ in range(10)]
+        l2 = [make_sku()[0] for _ in range(30)]
+        extra = [make_sku()[0] for _ in range(10)]
+        parts = [make_sku()[0] for _ in range(150)]
+        bom(client, planner, top, [{"sku": s, "qty": 1} for s in l1])
+        for i, s in enumerate(l1):
+            bom(client, planner, s, [{"sku": x, "qty": 2} for x in l2[3 * i:3 * i + 3]] + [{"sku": extra[i], "qty": 1}])
+        for j, s in enumerate(l2):
+            bom(client, planner, s, [{"sku": p, "qty": k + 1, "scrap_pct": 5}
+                                     for k, p in enumerate(parts[5 * j:5 * j + 5])])
+        put_stock(l1[0], 10)  # the first sub-assembly needs only 40 made
+        for j in range(30):
+            put_stock(parts[5 * j], 100)  # every first part has 100
+        plan = ok(post(client, planner, "production-plan", {"demand": [{"sku": top, "qty": 50, "date": "2027-01-15"}]}))
+        expected = {}
+        for i in range(10):
+            made = 50 - (10 if i == 0 else 0)
+            expected[extra[i]] = D(made)
+            for j in range(3 * i, 3 * i + 3):
+                for k in range(5):  # 2 x made x (k + 1) x 1.05, less the 100 of every first part
+                    short = 2 * made * (k + 1) * D("1.05") - (100 if k == 0 else 0)
+                    if short > 0:
+                        expected[parts[5 * j + k]] = short
+        got = {ln["sku_id"]: D(ln["shortage"]) for ln in plan["shortages"]}
+        assert got == expected and len(got) == 157  # the 3 first parts under the first sub-assembly are covered
+        assert len(plan["lines"]) == 201 and max(ln["level"] for ln in plan["lines"]) == 3
+        assert all(ln["needed_by"] == "2027-01-15" for ln in plan["shortages"])
 
     @pytest.mark.parametrize("body, status, field", [
         ({}, 422, "body"),

@@ -131,6 +131,7 @@ class TestSuppliers:
                                headers=auth(purchaser))
         assert response.status_code == 201, response.text
         assert client.get("/purchase/health").json()["status"] == "ok"
+        assert client.get("/purchase/docs").status_code == 200
         spec = client.get("/purchase/openapi.json").json()
         assert {"/function/supplier-create", "/function/po-create", "/function/po-receive/{po}",
                 "/function/sku-supplier-set"} <= set(spec["paths"])
