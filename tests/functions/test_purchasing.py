@@ -296,6 +296,8 @@ class TestReceipts:
             ("receipt", a, Decimal(4), "purchase_order_line", f"{po['id']}/1"),
             ("receipt", b, Decimal(3), "purchase_order_line", f"{po['id']}/2")]
         assert_error(post(client, warehouse, f"po-receive/{po['id']}"), 409, "illegal_transition")
+        ledger = client.get("/function/stock-ledger", params={"doc_id": po["number"]}, headers=auth(warehouse)).json()
+        assert sorted(e["unit_cost"] for e in ledger["items"]) == ["12.50", "12.50", "3.00", "3.00"]  # the PO's costs
         linked = ok(post(client, purchaser, "sku-supplier-set", {"sku": a, "supplier_id": supplier["id"]}))
         assert linked["suppliers"][0]["last_price"] == "12.50"  # the receipt remembered the price paid
 

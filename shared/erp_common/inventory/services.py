@@ -131,7 +131,8 @@ def _movement(ctx: Context, posting: Posting) -> StockMovementOut:
     entries = [LedgerEntryOut(id=None, sku_id=p.sku_id, warehouse_id=p.warehouse_id, type=p.kind,
                               qty_on_hand=p.qty_on_hand, qty_reserved=p.qty_reserved, on_hand_after=p.on_hand_after,
                               reserved_after=p.reserved_after, doc_type=posting.doc_type, doc_id=posting.doc_id,
-                              origin_type=p.origin_type, origin_id=p.origin_id, reason=posting.reason,
+                              origin_type=p.origin_type, origin_id=p.origin_id, unit_cost=p.unit_cost,
+                              reason=posting.reason,
                               actor=posting.actor, created_at=posting.created_at)
                for p in posting.lines]
     return StockMovementOut(doc_type=posting.doc_type, doc_id=posting.doc_id, entries=entries, stock=stock)
