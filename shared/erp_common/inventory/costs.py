@@ -25,6 +25,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
+from typing import TYPE_CHECKING
 
 from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
@@ -35,6 +36,9 @@ from ..db import ZERO
 from ..schemas import UNIT_PLACES
 from . import models as m
 from .models import SkuCost, SkuCostChange, StockLedgerEntry, StockLevel
+
+if TYPE_CHECKING:
+    from .ledger import PostedLine, StockDocument
 
 _costs = SkuCost.__table__
 _history = SkuCostChange.__table__
@@ -97,7 +101,7 @@ def _sale_costs(session: Session, origins: set[tuple[str, str]]) -> dict[tuple[s
     return {k: round_unit_cost(value[k] / qty[k]) for k in qty if qty[k] > 0}
 
 
-def cost_lines(ctx: Context, doc, posted: Sequence) -> dict[int, Decimal | None]:
+def cost_lines(ctx: Context, doc: StockDocument, posted: Sequence[PostedLine | None]) -> dict[int, Decimal | None]:
     """The unit cost of each posted line that changes on hand (by index), updating the averages it moves."""
     moving = [i for i, p in enumerate(posted) if p is not None and p.qty_on_hand != 0]
     if not moving:

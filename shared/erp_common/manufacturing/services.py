@@ -213,9 +213,10 @@ def update_bom(ctx: Context, data: BomUpdateIn) -> BomOut:
     else:
         components = [BomComponent(line_no=c.line_no, sku_id=c.sku_id, sku_code=c.sku_code,
                                    qty_per_unit=c.qty_per_unit, scrap_pct=c.scrap_pct) for c in base.components]
-    pick = lambda new, old: old if new is None else new  # noqa: E731
-    return _bom_out(_new_version(ctx, finished, components, pick(data.labour_cost, base.labour_cost),
-                                 pick(data.overhead_cost, base.overhead_cost), pick(data.note, base.note)))
+    labour = base.labour_cost if data.labour_cost is None else data.labour_cost
+    overhead = base.overhead_cost if data.overhead_cost is None else data.overhead_cost
+    note = base.note if data.note is None else data.note
+    return _bom_out(_new_version(ctx, finished, components, labour, overhead, note))
 
 
 def list_boms(ctx: Context, data: BomListIn) -> Page[BomSummaryOut]:
@@ -489,7 +490,7 @@ def plan_production(ctx: Context, data: PlanIn) -> PlanOut:
 
 
 def _draft_pos(ctx: Context, warehouse_id: int, wanted: list[tuple[int, Decimal, dt.date | None]],
-               suppliers: dict[int, Any], note: str) -> list[PlannedPo]:
+               suppliers: dict[int, purchasing.PreferredSupplier], note: str) -> list[PlannedPo]:
     """One draft PO per preferred supplier for (SKU, quantity, date needed), at the last price paid (or 0)."""
     by_supplier: dict[int, list[purchasing.DraftLine]] = {}
     for sku_id, qty, when in wanted:
@@ -514,7 +515,8 @@ def replenish(caller: Caller) -> JobRunOut:
     included) still bring, so a second run orders nothing more. A SKU without a preferred supplier
     is listed as a suggestion. Each PO is made in a unit of work of its own; the run log keeps it all.
     """
-    def due(ctx: Context) -> tuple[list[tuple[int, int, Decimal]], list[dict[str, Any]], dict[int, Any]]:
+    def due(ctx: Context) -> tuple[list[tuple[int, int, Decimal]], list[dict[str, Any]],
+                                   dict[int, purchasing.PreferredSupplier]]:
         lows = inventory.low_stock(ctx.session)
         sku_ids = sorted({low.sku_id for low in lows})
         suppliers = purchasing.preferred_suppliers(ctx.session, sku_ids)
@@ -534,6 +536,9 @@ def replenish(caller: Caller) -> JobRunOut:
                                         "warehouse_id": warehouse_id, "qty": format_quantity(qty)})
         return orders, suggestions, suppliers
 
+    def order(warehouse_id: int, wanted: list, suppliers: dict) -> Callable[[Context], list[PlannedPo]]:
+        return lambda ctx: _draft_pos(ctx, warehouse_id, wanted, suppliers, "replenishment")
+
     def work() -> dict[str, Any]:
         orders, suggestions, suppliers = uow.run(due, caller, readonly=True)
         made, errors = [], []
@@ -542,8 +547,7 @@ def replenish(caller: Caller) -> JobRunOut:
             for supplier_id in sorted({suppliers[s].supplier_id for s, _, _ in wanted}):
                 mine = [x for x in wanted if suppliers[x[0]].supplier_id == supplier_id]
                 try:
-                    made += uow.run(lambda ctx, mine=mine, w=warehouse_id: _draft_pos(  # noqa: B023
-                        ctx, w, mine, suppliers, "replenishment"), caller)
+                    made += uow.run(order(warehouse_id, mine, suppliers), caller)
                 except Exception as exc:  # keep going: the next run tries again
                     log.exception("%s: could not order from supplier %s", caller.operation, supplier_id)
                     errors.append({"supplier_id": supplier_id, "error": f"{exc.__class__.__name__}: {exc}"[:500]})

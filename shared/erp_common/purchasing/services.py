@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -365,7 +364,6 @@ def receive_po(ctx: Context, data: PoReceiveIn) -> PoOut:
     if not picked:
         raise Conflict(f"{po.number} has nothing left to receive", code="nothing_to_receive",
                        details=[{"field": "lines", "status": po.status}])
-    field_of: Callable[[int], str] = lambda i: f"lines[{i}].qty"  # noqa: E731
     doc = inventory.StockDocument(DOC_TYPE, po.number, [
         inventory.StockLine(ln.sku_id, po.warehouse_id, inventory.RECEIPT, qty, sku_code=ln.sku_code,
                             origin_type=LINE_ORIGIN, origin_id=ln.origin_id, unit_cost=ln.unit_cost)
@@ -373,7 +371,7 @@ def receive_po(ctx: Context, data: PoReceiveIn) -> PoOut:
     try:
         inventory.post_stock(ctx, doc)
     except ErpError as exc:
-        raise exc.locate(field_of) from None
+        raise exc.locate(lambda i: f"lines[{i}].qty") from None
     for line, qty in picked:
         line.qty_received += qty
     _remember_prices(ctx, po, [ln for ln, _ in picked])
