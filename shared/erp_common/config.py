@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import threading
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from urllib.parse import parse_qs, quote, unquote, urlsplit, urlunsplit
 
@@ -89,6 +90,10 @@ class Settings:
     db_lock_wait_seconds: int = 3  # how long a statement waits for a row lock (SQLite: the write lock)
     cache_prefix: str = "erp:"
     unpaid_order_minutes: int = 30
+    # A purchaser approves purchase orders up to this total; above it a manager must.
+    purchaser_approval_limit: Decimal = Decimal("5000.00")
+    # How much more than ordered a PO line may receive, in %, unless the PO says otherwise.
+    po_over_receipt_percent: Decimal = Decimal("0")
     sources: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
 
     @property
@@ -287,6 +292,14 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
     pool_size = number("ERP_DB_POOL_SIZE", 20, 1)
     lock_wait = number("ERP_DB_LOCK_WAIT_SECONDS", 3, 1)
     unpaid_minutes = number("ERP_UNPAID_ORDER_MINUTES", 30, 0)
+    try:
+        approval_limit = Decimal(env.get("ERP_PURCHASER_APPROVAL_LIMIT", "5000.00"))
+        over_receipt = Decimal(env.get("ERP_PO_OVER_RECEIPT_PERCENT", "0"))
+    except ArithmeticError:
+        raise ConfigError("ERP_PURCHASER_APPROVAL_LIMIT and ERP_PO_OVER_RECEIPT_PERCENT must be numbers") from None
+    if not (approval_limit.is_finite() and approval_limit >= 0
+            and over_receipt.is_finite() and 0 <= over_receipt <= 100):
+        raise ConfigError("ERP_PURCHASER_APPROVAL_LIMIT must be >= 0 and ERP_PO_OVER_RECEIPT_PERCENT within 0..100")
     return Settings(
         env=environment,
         debug=_bool(env.get("DEBUG", "false")),
@@ -306,6 +319,8 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         db_lock_wait_seconds=lock_wait,
         cache_prefix=env.get("ERP_CACHE_PREFIX", "erp:"),
         unpaid_order_minutes=unpaid_minutes,
+        purchaser_approval_limit=approval_limit,
+        po_over_receipt_percent=over_receipt,
         sources=sources,
     )
 

@@ -62,9 +62,13 @@ class Pack:
 def declared() -> list[Operation]:
     """Every declared operation of every domain, in a stable order (service, then name)."""
     domains.load()
-    position = {name: i for i, name in enumerate(REGISTRY)}  # the order the domains declare them in
-    return sorted((op for op in REGISTRY.values() if op.domain in domains.discover()),
-                  key=lambda op: (_service_rank(op.service), position[op.name]))
+    # Within a service, the domains in dependency order, then each domain's own declaration order:
+    # not the order the process happened to import the domains in (a service such as ``job`` holds
+    # operations of several domains, and a process that loaded one of them first would reorder it).
+    rank = {d.name: i for i, d in enumerate(domains.ordered())}
+    position = {name: i for i, name in enumerate(REGISTRY)}
+    return sorted((op for op in REGISTRY.values() if op.domain in rank),
+                  key=lambda op: (_service_rank(op.service), rank[op.domain], position[op.name]))
 
 
 def _service_rank(service: str) -> tuple[int, str]:

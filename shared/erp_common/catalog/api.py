@@ -19,9 +19,10 @@ from sqlalchemy.orm import Session
 from ..errors import NotFound
 from ..schemas import Id
 from .events import ItemCreated, ItemPriceChanged, ItemUpdated
-from .models import OFF_SALE, ON_SALE, Sku
+from .models import OFF_SALE, ON_SALE, Category, Item, Sku
 
-__all__ = ["ON_SALE", "OFF_SALE", "SkuInfo", "SkuRef", "find_skus", "sku_codes", "sku_ref",
+__all__ = ["ON_SALE", "OFF_SALE", "SkuInfo", "SkuRef", "SkuCategory", "find_skus", "sku_codes", "sku_categories",
+           "sku_ref",
            "ItemCreated", "ItemUpdated", "ItemPriceChanged"]
 
 # How other domains' inputs name a SKU: its id, or its code.
@@ -83,3 +84,24 @@ def sku_codes(session: Session, ids: Iterable[int]) -> dict[int, str]:
     if not wanted:
         return {}
     return {row.id: row.code for row in session.connection().execute(_by_ids(len(wanted)), _id_params(wanted))}
+
+
+@dataclass(frozen=True)
+class SkuCategory:
+    """A SKU with its code and the category of its item (for reports grouped by category)."""
+
+    sku_id: int
+    code: str
+    category_id: int
+    category: str
+
+
+def sku_categories(session: Session, ids: Iterable[int]) -> dict[int, SkuCategory]:
+    """The code and category of these SKUs, by id, in one query."""
+    wanted = sorted(set(ids))
+    if not wanted:
+        return {}
+    rows = session.execute(select(Sku.id, Sku.code, Category.id.label("category_id"), Category.name)
+                           .join(Item, Item.id == Sku.item_id).join(Category, Category.id == Item.category_id)
+                           .where(Sku.id.in_(wanted)))
+    return {r.id: SkuCategory(r.id, r.code, r.category_id, r.name) for r in rows}

@@ -6,7 +6,8 @@ caused it (an order line, a PO line). ``post_stock`` locks the stock rows it tou
 fixed order (warehouse id, then SKU id; ``SELECT ... FOR UPDATE`` on MySQL, the write lock that
 ``BEGIN IMMEDIATE`` takes on SQLite), refuses the whole document if any line would make on hand,
 reserved or available negative (409 ``insufficient_stock``, one detail per short line), writes
-the new balances and one immutable ledger row per line with the balances after it, emits one
+the new balances and one immutable ledger row per line with the balances after it and the unit
+cost it moved at (moving the SKU's average cost when it brings a cost: inventory/costs.py), emits one
 ``stock.changed`` event, and returns the posting. It never calls back into the caller: a caller
 that must write its own rows first does so in the same unit of work, and a refused posting rolls
 the whole unit back. Concurrent postings queue on the rows they share instead of overselling,
@@ -16,7 +17,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
 
@@ -29,6 +30,7 @@ from ..db import ZERO, utcnow
 from ..errors import Conflict, ValidationFailed
 from ..schemas import format_quantity
 from . import models as m
+from .costs import cost_lines
 from .events import StockChanged, StockLineChange
 from .models import StockLedgerEntry, StockLevel
 
@@ -56,6 +58,9 @@ class StockLine:
     sku_code: str = ""
     origin_type: str | None = None  # the business document line that caused it: "sales_order_line"...
     origin_id: str | None = None
+    # What one unit cost, for a line adding stock (a PO receipt, a production completion); None:
+    # it moves at the SKU's average cost (a return with an origin: at the cost its sale went out at).
+    unit_cost: Decimal | None = None
 
 
 @dataclass(frozen=True)
@@ -87,6 +92,7 @@ class PostedLine:
     reserved_after: Decimal
     origin_type: str | None
     origin_id: str | None
+    unit_cost: Decimal | None = None  # what one unit moved at (None: no cost known, or no goods moved)
 
 
 @dataclass(frozen=True)
@@ -156,6 +162,8 @@ def _effect(line: StockLine) -> tuple[Decimal, Decimal]:
     on_hand, reserved = KIND_EFFECTS[line.kind]
     if line.kind not in SIGNED_KINDS and line.quantity <= 0:
         raise ValueError(f"a {line.kind} line takes a positive quantity, not {line.quantity}")
+    if line.unit_cost is not None and line.unit_cost < 0:
+        raise ValueError(f"a unit cost cannot be negative ({line.unit_cost})")
     return line.quantity * on_hand, line.quantity * reserved
 
 
@@ -203,9 +211,11 @@ def post_stock(ctx: Context, doc: StockDocument, *,
         short.sort(key=lambda d: d["line"])
         names = ", ".join(f"{s['sku'] or s['sku_id']} (available {s['available']})" for s in short)
         raise Conflict(f"not enough stock: {names}", code="insufficient_stock", details=short)
-    lines = [p for p in posted if p is not None]
-    if not lines:
+    if not any(posted):
         return Posting(doc.type, doc.id, [], ctx.now, ctx.actor, doc.reason)
+    for i, unit_cost in cost_lines(ctx, doc, posted).items():
+        posted[i] = replace(posted[i], unit_cost=unit_cost)
+    lines = [p for p in posted if p is not None]
     ids = sorted(changed)  # one UPDATE for every row (the rows are locked: absolute values are safe)
     params: dict[str, Any] = {"now": ctx.now}
     for k, level_id in enumerate(ids):
@@ -217,7 +227,8 @@ def post_stock(ctx: Context, doc: StockDocument, *,
         {"stock_level_id": level_of[(p.warehouse_id, p.sku_id)], "sku_id": p.sku_id, "warehouse_id": p.warehouse_id,
          "type": p.kind, "qty_on_hand": p.qty_on_hand, "qty_reserved": p.qty_reserved,
          "on_hand_after": p.on_hand_after, "reserved_after": p.reserved_after, "doc_type": doc.type,
-         "doc_id": doc.id, "origin_type": p.origin_type, "origin_id": p.origin_id, "reason": doc.reason[:255],
+         "doc_id": doc.id, "origin_type": p.origin_type, "origin_id": p.origin_id, "unit_cost": p.unit_cost,
+         "reason": doc.reason[:255],
          "actor": ctx.actor, "created_at": ctx.now}
         for p in lines])
     ctx.emit(StockChanged(doc_type=doc.type, doc_id=doc.id, reason=doc.reason, by=ctx.actor, lines=[

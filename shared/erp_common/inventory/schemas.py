@@ -11,7 +11,7 @@ from typing import Annotated, Literal
 from pydantic import Field, field_validator
 
 from ..catalog.api import SkuRef
-from ..schemas import Id, Input, Output, PageQuery, PositiveQuantity, Quantity, UtcDateTime
+from ..schemas import Id, Input, Money, Output, PageQuery, PositiveQuantity, Quantity, UtcDateTime
 from .models import LEDGER_TYPES
 
 WarehouseId = Id
@@ -128,6 +128,7 @@ class LedgerEntryOut(Output):
     doc_id: str
     origin_type: str | None = Field(None, description="the document line that caused it (an order line...)")
     origin_id: str | None = None
+    unit_cost: Money | None = Field(None, description="what one unit moved at (null: no cost known, or no goods moved)")
     reason: str
     actor: str
     created_at: UtcDateTime

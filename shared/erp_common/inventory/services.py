@@ -4,6 +4,7 @@ and the stock check. Every change of stock is a document posted through ``ledger
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from decimal import Decimal
 
 from sqlalchemy import func, or_, select, update
@@ -11,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from ..catalog.api import find_skus, sku_codes, sku_ref
 from ..context import Context
-from ..db import utcnow
+from ..db import ZERO, utcnow
 from ..errors import Conflict, ErpError, NotFound, ValidationFailed
 from ..paging import paginate, within
 from ..schemas import UNIT_PLACES, Page
@@ -84,6 +85,11 @@ def resolve_warehouse(session: Session, warehouse_id: int | None) -> int:
     return _warehouse(session, warehouse_id, "warehouse_id")
 
 
+def warehouse_codes(session: Session) -> dict[int, str]:
+    """Every warehouse's code, by id (for reports)."""
+    return dict(session.execute(select(Warehouse.id, Warehouse.code)).all())
+
+
 def _warehouse(session: Session, warehouse_id: int | None, field: str) -> int:
     global _default_warehouse
     if warehouse_id is None:
@@ -125,7 +131,8 @@ def _movement(ctx: Context, posting: Posting) -> StockMovementOut:
     entries = [LedgerEntryOut(id=None, sku_id=p.sku_id, warehouse_id=p.warehouse_id, type=p.kind,
                               qty_on_hand=p.qty_on_hand, qty_reserved=p.qty_reserved, on_hand_after=p.on_hand_after,
                               reserved_after=p.reserved_after, doc_type=posting.doc_type, doc_id=posting.doc_id,
-                              origin_type=p.origin_type, origin_id=p.origin_id, reason=posting.reason,
+                              origin_type=p.origin_type, origin_id=p.origin_id, unit_cost=p.unit_cost,
+                              reason=posting.reason,
                               actor=posting.actor, created_at=posting.created_at)
                for p in posting.lines]
     return StockMovementOut(doc_type=posting.doc_type, doc_id=posting.doc_id, entries=entries, stock=stock)
@@ -319,3 +326,30 @@ def check_stock(session: Session) -> StockCheckOut:
                                             on_hand=on_hand, reserved=reserved, ledger_on_hand=ledger_on_hand,
                                             ledger_reserved=ledger_reserved))
     return StockCheckOut(checked=checked, mismatches=mismatches, checked_at=utcnow())
+
+
+# --- for planning (through inventory.api) ---------------------------------------------------
+
+@dataclass(frozen=True)
+class LowStock:
+    sku_id: int
+    warehouse_id: int
+    available: Decimal
+    threshold: Decimal
+
+
+def available_stock(session: Session, sku_ids: list[int], warehouse_id: int) -> dict[int, Decimal]:
+    """What is available (on hand less reserved) of these SKUs in one warehouse (0 when no stock row)."""
+    found = {r.sku_id: r.on_hand - r.reserved for r in session.execute(
+        select(StockLevel.sku_id, StockLevel.on_hand, StockLevel.reserved)
+        .where(StockLevel.warehouse_id == warehouse_id, StockLevel.sku_id.in_(sorted(set(sku_ids)))))}
+    return {s: found.get(s, ZERO) for s in sku_ids}
+
+
+def low_stock(session: Session, limit: int = 10_000) -> list[LowStock]:
+    """Every SKU x warehouse whose available stock is at or below its low-stock threshold (as stock-query)."""
+    query, threshold = _stock_select()
+    rows = session.execute(query.where(threshold.is_not(None), StockLevel.on_hand - StockLevel.reserved <= threshold)
+                           .order_by(StockLevel.sku_id, StockLevel.warehouse_id).limit(limit))
+    return [LowStock(r.StockLevel.sku_id, r.StockLevel.warehouse_id, r.StockLevel.on_hand - r.StockLevel.reserved,
+                     r.threshold) for r in rows]

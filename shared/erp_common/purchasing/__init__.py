@@ -1,7 +1,7 @@
-"""Purchasing: suppliers (and, next, purchase orders and their receipts).
+"""Purchasing: suppliers, the suppliers of each SKU, purchase orders and the goods they bring in.
 
 Public face: ``erp_common.purchasing.api``.
 """
 from ..domains import Domain
 
-DOMAIN = Domain("purchasing", "Suppliers, purchase orders and goods received")
+DOMAIN = Domain("purchasing", "Suppliers, purchase orders and goods received", depends=("catalog", "inventory"))

@@ -348,6 +348,24 @@ def return_order(ctx: Context, data: OrderReturnIn) -> OrderOut:
     return _out(order)
 
 
+def line_prices(session: Session, origin_ids: list[str]) -> dict[str, Decimal]:
+    """The unit price of order lines named as the stock ledger names them (``"<order id>/<line no>"``)."""
+    keys = {}
+    for origin in set(origin_ids):
+        order_id, _, line_no = origin.partition("/")
+        if order_id.isdigit() and line_no.isdigit():
+            keys[(int(order_id), int(line_no))] = origin
+    prices: dict[str, Decimal] = {}
+    order_ids = sorted({k[0] for k in keys})
+    for start in range(0, len(order_ids), 500):  # bounded IN lists
+        rows = session.execute(select(_lines.c.order_id, _lines.c.line_no, _lines.c.unit_price)
+                               .where(_lines.c.order_id.in_(order_ids[start:start + 500])))
+        for row in rows:
+            if (row.order_id, row.line_no) in keys:
+                prices[keys[(row.order_id, row.line_no)]] = row.unit_price
+    return prices
+
+
 # --- the scheduled job -------------------------------------------------------------------
 
 def cancel_unpaid_orders(caller: Caller) -> JobRunOut:

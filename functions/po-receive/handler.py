@@ -1,0 +1,4 @@
+"""po-receive: Receive goods against an approved PO, wholly or in part."""
+from erp_common.http import function_handler
+
+handle = function_handler("purchasing", "po-receive")
