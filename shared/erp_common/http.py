@@ -84,7 +84,9 @@ def _adapter(tp: Any) -> TypeAdapter:
 # --- reading the request ---------------------------------------------------------------
 
 def _header(event: Any, name: str) -> str | None:
-    headers = getattr(event, "headers", None) or {}
+    headers = getattr(event, "headers", None)
+    if headers is None:  # (not ``or {}``: the truth of werkzeug's headers walks the whole WSGI environ)
+        return None
     value = headers.get(name)
     if value is None and isinstance(headers, dict):
         lower = name.lower()

@@ -346,6 +346,7 @@ def main() -> None:
     from function import handler
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("waitress.queue").setLevel(logging.ERROR)  # a warning per queued request, under load
     write_timeout = duration_seconds(os.getenv("write_timeout"), 30.0)
     healthcheck_interval = duration_seconds(os.getenv("healthcheck_interval"), write_timeout)
     port = urlsplit(os.getenv("upstream_url", "http://127.0.0.1:5000")).port or 5000

@@ -92,6 +92,7 @@ class TestAdjust:
         ledger = ok(client.get("/function/stock-ledger", params={"sku": code}, headers=auth(keeper)))
         assert [(e["type"], e["on_hand_after"], e["reason"]) for e in ledger["items"]] == [
             ("adjust", "5.5", "broken"), ("receipt", "7.5", "opening")]
+        assert ledger["items"][0]["id"] == moved["entries"][0]["id"] > 0  # the answer names the row it wrote
 
     def test_taking_out_more_than_available_is_409_naming_the_sku(self, client, keeper, reader, make_sku,
                                                                   put_stock, stock_of):
@@ -156,6 +157,9 @@ class TestTransfer:
         moved = ok(post(client, keeper, "stock-transfer", body))
         assert sorted(e["type"] for e in moved["entries"]) == ["transfer_in", "transfer_in", "transfer_out",
                                                                "transfer_out"]
+        ledger = ok(client.get("/function/stock-ledger", params={"doc_id": moved["doc_id"]}, headers=auth(keeper)))
+        assert sorted((e["id"], e["sku_id"], e["type"]) for e in moved["entries"]) == sorted(
+            (e["id"], e["sku_id"], e["type"]) for e in ledger["items"])
         assert stock_of(a) == (Decimal(2), Decimal(0)) and stock_of(a, shop) == (Decimal(3), Decimal(0))
         assert stock_of(b) == (Decimal(0), Decimal(0)) and stock_of(b, shop) == (Decimal(1), Decimal(0))
         assert stock_check() == []

@@ -375,6 +375,9 @@ def cmd_run(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    # waitress warns "Task queue depth is N" for every request that waits for a thread: under load,
+    # a line per request (the depth is what the benchmarks and /metrics are for).
+    logging.getLogger("waitress.queue").setLevel(logging.ERROR)
     parser = argparse.ArgumentParser(prog="erp", description="The ERP's local tools.")
     sub = parser.add_subparsers(dest="command", required=True)
 

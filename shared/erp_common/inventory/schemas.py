@@ -116,7 +116,7 @@ class ThresholdOut(Output):
 
 
 class LedgerEntryOut(Output):
-    id: int | None = Field(description="the ledger row id (null in the answer of the movement that wrote it)")
+    id: int = Field(description="the ledger row id")
     sku_id: int
     warehouse_id: int
     type: str

@@ -128,13 +128,18 @@ def _lines_field(i: int) -> str:
 
 def _movement(ctx: Context, posting: Posting) -> StockMovementOut:
     stock = _stock_rows(ctx.session, {(p.warehouse_id, p.sku_id) for p in posting.lines})
-    entries = [LedgerEntryOut(id=None, sku_id=p.sku_id, warehouse_id=p.warehouse_id, type=p.kind,
+    # The ledger rows' ids, in the order they were written (one multi-row INSERT: ascending ids);
+    # the stock functions' document ids are unique per request.
+    ids = list(ctx.session.scalars(select(StockLedgerEntry.id).where(
+        StockLedgerEntry.doc_type == posting.doc_type, StockLedgerEntry.doc_id == posting.doc_id)
+        .order_by(StockLedgerEntry.id))) if posting.lines else []
+    entries = [LedgerEntryOut(id=entry_id, sku_id=p.sku_id, warehouse_id=p.warehouse_id, type=p.kind,
                               qty_on_hand=p.qty_on_hand, qty_reserved=p.qty_reserved, on_hand_after=p.on_hand_after,
                               reserved_after=p.reserved_after, doc_type=posting.doc_type, doc_id=posting.doc_id,
                               origin_type=p.origin_type, origin_id=p.origin_id, unit_cost=p.unit_cost,
                               reason=posting.reason,
                               actor=posting.actor, created_at=posting.created_at)
-               for p in posting.lines]
+               for entry_id, p in zip(ids, posting.lines, strict=True)]
     return StockMovementOut(doc_type=posting.doc_type, doc_id=posting.doc_id, entries=entries, stock=stock)
 
 
