@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import threading
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from urllib.parse import quote, urlsplit, urlunsplit
 
@@ -42,6 +43,10 @@ class Settings:
     db_pool_size: int = 10
     cache_prefix: str = "erp:"
     unpaid_order_minutes: int = 30
+    points_per_unit: Decimal = Decimal("1")  # points earned per 1.00 paid (floored to whole points)
+    points_expire_days: int = 365  # earned points expire this long after they were earned
+    points_redeem_rate: int = 100  # points worth 1.00 at checkout
+    points_redeem_cap: Decimal = Decimal("0.5")  # at most this share of an order may be paid in points
     sources: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
 
     @property
@@ -149,8 +154,18 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         lock_seconds = int(env.get("ERP_LOGIN_LOCK_SECONDS", "300"))
         pool_size = int(env.get("ERP_DB_POOL_SIZE", "10"))
         unpaid_minutes = int(env.get("ERP_UNPAID_ORDER_MINUTES", "30"))
+        expire_days = int(env.get("ERP_POINTS_EXPIRE_DAYS", "365"))
+        redeem_rate = int(env.get("ERP_POINTS_REDEEM_RATE", "100"))
     except ValueError as exc:
         raise ConfigError(f"a numeric setting is not a whole number: {exc}") from None
+    try:
+        per_unit = Decimal(env.get("ERP_POINTS_PER_UNIT", "1"))
+        redeem_cap = Decimal(env.get("ERP_POINTS_REDEEM_CAP", "0.5"))
+    except ArithmeticError:
+        raise ConfigError("ERP_POINTS_PER_UNIT and ERP_POINTS_REDEEM_CAP must be decimal numbers") from None
+    if not (per_unit >= 0 and expire_days > 0 and redeem_rate > 0 and 0 <= redeem_cap <= 1):
+        raise ConfigError("points settings: ERP_POINTS_PER_UNIT >= 0, ERP_POINTS_EXPIRE_DAYS > 0, "
+                          "ERP_POINTS_REDEEM_RATE > 0, 0 <= ERP_POINTS_REDEEM_CAP <= 1")
     if expire <= 0:
         raise ConfigError("JWT_EXPIRE_MINUTES must be a positive number of minutes")
     if unpaid_minutes < 0:
@@ -173,6 +188,10 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         db_pool_size=pool_size,
         cache_prefix=env.get("ERP_CACHE_PREFIX", "erp:"),
         unpaid_order_minutes=unpaid_minutes,
+        points_per_unit=per_unit,
+        points_expire_days=expire_days,
+        points_redeem_rate=redeem_rate,
+        points_redeem_cap=redeem_cap,
         sources=sources,
     )
 

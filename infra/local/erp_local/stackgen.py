@@ -55,11 +55,14 @@ class Pack:
 
 
 def declared() -> list[Operation]:
-    """Every declared operation of every domain, in a stable order (service, then name)."""
+    """Every declared operation of every domain, in a stable order: service, the domains' dependency
+    order, then the order each domain declares them in (not the order a process happened to import
+    the domains in: a process that loaded sales before membership must generate the same files)."""
     domains.load()
-    position = {name: i for i, name in enumerate(REGISTRY)}  # the order the domains declare them in
+    rank = {d.name: i for i, d in enumerate(domains.ordered())}
+    position = {name: i for i, name in enumerate(REGISTRY)}
     return sorted((op for op in REGISTRY.values() if op.domain in domains.discover()),
-                  key=lambda op: (_service_rank(op.service), position[op.name]))
+                  key=lambda op: (_service_rank(op.service), rank[op.domain], position[op.name]))
 
 
 def _service_rank(service: str) -> tuple[int, str]:

@@ -70,6 +70,9 @@ class OrderReturned(DomainEvent):
     customer_id: Id | None
     refund_id: Id
     amount: Money
+    # The order's refunds so far, this one included: consumers keep the largest seen, so returns
+    # delivered twice or out of order add up right. (Added later: events written before lack it.)
+    refunded_total: Money | None = None
     status: str
     lines: list[OrderLineRef]
     by: str

@@ -344,7 +344,8 @@ def return_order(ctx: Context, data: OrderReturnIn) -> OrderOut:
     _move(ctx, order, "return", _goods_status(order))
     ctx.session.flush()
     ctx.emit(OrderReturned(order_id=order.id, number=order.number, customer_id=order.customer_id,
-                           refund_id=refund.id, amount=amount, status=order.status, lines=refs, by=ctx.actor))
+                           refund_id=refund.id, amount=amount, refunded_total=order.refunded_amount,
+                           status=order.status, lines=refs, by=ctx.actor))
     return _out(order)
 
 
