@@ -19,9 +19,9 @@ from sqlalchemy.orm import Session
 from ..errors import NotFound
 from ..schemas import Id
 from .events import ItemCreated, ItemPriceChanged, ItemUpdated
-from .models import OFF_SALE, ON_SALE, Sku
+from .models import OFF_SALE, ON_SALE, Category, Item, Sku
 
-__all__ = ["ON_SALE", "OFF_SALE", "SkuInfo", "SkuRef", "find_skus", "sku_codes", "sku_ref",
+__all__ = ["ON_SALE", "OFF_SALE", "SkuInfo", "SkuRef", "find_skus", "sku_codes", "sku_places", "sku_ref",
            "ItemCreated", "ItemUpdated", "ItemPriceChanged"]
 
 # How other domains' inputs name a SKU: its id, or its code.
@@ -83,3 +83,14 @@ def sku_codes(session: Session, ids: Iterable[int]) -> dict[int, str]:
     if not wanted:
         return {}
     return {row.id: row.code for row in session.connection().execute(_by_ids(len(wanted)), _id_params(wanted))}
+
+
+def sku_places(session: Session, ids: Iterable[int]) -> dict[int, tuple[int, str]]:
+    """Where these SKUs sit in the catalog, by id: (item id, category path such as ``/3/17/``, which
+    lists the category and every category above it), for promotions scoped to items or categories."""
+    wanted = sorted(set(ids))
+    if not wanted:
+        return {}
+    rows = session.execute(select(Sku.id, Sku.item_id, Category.path).join(Item, Item.id == Sku.item_id)
+                           .join(Category, Category.id == Item.category_id).where(Sku.id.in_(wanted)))
+    return {row.id: (row.item_id, row.path) for row in rows}
