@@ -129,8 +129,8 @@ class TestQuote:
             disable(client, marketing, p2)
 
     def test_category_scope_covers_sub_categories(self, client, marketing, cashier, make_sku):
-        from erp_common.db import transaction
         from erp_common.catalog.models import Item, Sku
+        from erp_common.db import transaction
 
         sku_id, code = make_sku("40.00")
         with transaction() as session:
