@@ -153,8 +153,8 @@ class TestQuote:
         p = created(client, marketing, kind="tier_price", scope={"type": "skus", "ids": [sku_id]})
         template = client.post("/function/coupon-template-create", headers=auth(marketing), json={
             "name": "30 off 300", "kind": "amount", "value": 30, "min_spend": 300, "valid_days": 7}).json()
-        issued = client.post("/function/coupon-issue", json={"template_id": template["id"], "member_ids": [member["id"]]},
-                             headers=auth(marketing))
+        issued = client.post("/function/coupon-issue", headers=auth(marketing),
+                             json={"template_id": template["id"], "member_ids": [member["id"]]})
         assert issued.status_code == 201, issued.text
         coupon = issued.json()["issued"][0]
         assert coupon["status"] == "issued"
