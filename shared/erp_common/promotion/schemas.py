@@ -107,7 +107,8 @@ class PromotionOut(Output):
     tiers: list[str]
     usage_limit: int | None
     per_member_limit: int | None
-    used_count: int
+    used_count: int = Field(description="orders that used it, counted for a promotion with a usage limit (a "
+                                        "promotion without one is not locked and counted by every order)")
     created_by: str
     created_at: UtcDateTime
     updated_at: UtcDateTime
