@@ -1,8 +1,8 @@
 """Points exactly once while NATS is down: a NATS server of this test's own is stopped while 100
 orders are paid; half of the events are then re-delivered by the redelivery job's path (straight
 through the gateway), NATS comes back, the relay publishes all 100 (the 50 handled ones again),
-the redelivery sends whatever NATS lost, and every member has the points of their order, once. (On both backends: the test's gateway and publisher use its own
-NATS server, not the suite's.)"""
+the redelivery sends whatever NATS lost, and every member has the points of their order, once.
+(On both backends: the test's gateway and publisher use its own NATS server, not the suite's.)"""
 from __future__ import annotations
 
 import dataclasses
