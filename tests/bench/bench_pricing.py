@@ -166,7 +166,8 @@ def main() -> None:
 
     rows: dict[str, list[Figures]] = {}
     # Rough rates on a 2-vCPU machine, so each row lasts about ERP_BENCH_SECONDS in all.
-    per_round = {"price-quote": max(20, int(seconds * 250 / rounds)), "order-create": max(20, int(seconds * 90 / rounds))}
+    per_round = {"price-quote": max(20, int(seconds * 250 / rounds)),
+                 "order-create": max(20, int(seconds * 90 / rounds))}
     try:
         for name in ("price-quote", "order-create"):
             path = f"/function/{name}"

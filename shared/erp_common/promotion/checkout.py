@@ -68,7 +68,9 @@ def _member_uses(session: Session, member_id: int, promotion_ids: list[int]) -> 
 
 
 def _load_coupon(session: Session, code: str, member_id: int | None, now: datetime) -> tuple[Coupon, CouponTemplate]:
-    coupon = session.scalars(select(Coupon).where(Coupon.code == code.upper())).one_or_none()
+    found = session.execute(select(Coupon, CouponTemplate).join(CouponTemplate, CouponTemplate.id == Coupon.template_id)
+                            .where(Coupon.code == code.upper())).one_or_none()
+    coupon, template = found if found is not None else (None, None)
     if coupon is None or member_id is None or coupon.member_id != member_id:
         raise NotFound(f"no coupon {code} for this member", code="unknown_coupon",
                        details=[{"field": "coupon", "message": "no such coupon for this member"}])
@@ -76,7 +78,7 @@ def _load_coupon(session: Session, code: str, member_id: int | None, now: dateti
         status = "expired" if coupon.expires_at <= now and coupon.status != "used" else coupon.status
         raise Conflict(f"coupon {coupon.code} is {status}: only a claimed coupon that has not expired can be used",
                        code="coupon_unavailable", details=[{"field": "coupon", "status": status}])
-    return coupon, session.get(CouponTemplate, coupon.template_id)
+    return coupon, template
 
 
 def quote(session: Session, now: datetime, skus: list[SkuInfo], qtys: list[Decimal], *, member_id: int | None,
