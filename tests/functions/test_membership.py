@@ -368,3 +368,31 @@ def test_the_seed_paths_health_and_docs(client, cashier):
     assert client.get("/member/health").json()["status"] == "ok"
     spec = client.get("/member/openapi.json").json()
     assert "/function/member-register" in spec["paths"]
+
+
+def test_the_ce_packing_serves_members_and_awards_points_through_the_events_function(
+        database, make_sku, put_stock, make_user):
+    """stack.ce.yml: the member and promo packs, and the one ``events`` function that dispatches
+    order.paid to member-on-order-paid."""
+    import httpx
+
+    from tests.conftest import ROOT, RunningGateway
+
+    sku_id, _ = make_sku("25.00")
+    put_stock(sku_id, 5)
+    token = make_user("cashier")[1]
+    running = RunningGateway(ROOT / "stack.ce.yml")
+    try:
+        with httpx.Client(base_url=running.url, timeout=30, headers=auth(token)) as http:
+            member = http.post("/function/member/register", json={"name": "CE", "phone": phone()})
+            assert member.status_code == 201, member.text
+            member_id = member.json()["id"]
+            quote = http.post("/function/promo/price-quote", json={"customer_id": member_id,
+                                                                   "lines": [{"sku": sku_id, "qty": 2}]})
+            assert quote.status_code == 200 and quote.json()["total"] == "50.00"
+            order = http.post("/function/order/create", json={"customer_id": member_id,
+                                                              "lines": [{"sku": sku_id, "qty": 2}]}).json()
+            assert http.post(f"/function/order/pay/{order['id']}", json={"amount": "50.00"}).status_code == 200
+            assert wait_for(lambda: http.get(f"/function/member/get/{member_id}").json()["points_balance"] == 50)
+    finally:
+        running.close()
