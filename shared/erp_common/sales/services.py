@@ -310,6 +310,9 @@ def ship_order(ctx: Context, data: OrderShipIn) -> OrderOut:
 
 def _cancel(ctx: Context, order: SalesOrder, reason: str) -> None:
     ORDER_WORKFLOW.check(order.status, "cancel", label=order.number)
+    if order.coupon_code or order.points_redeemed:
+        # before the stock rows, as order-create takes them: coupon and member, then stock
+        promotion.release_order(ctx, order.id, order.customer_id)
     picked = [(ln, ln.qty_reserved) for ln in order.lines if ln.qty_reserved > 0]
     if picked:
         _post(ctx, order.id, order.number, order.warehouse_id, inventory.RELEASE, _picked_stock(picked), reason)
@@ -325,8 +328,6 @@ def _cancel(ctx: Context, order: SalesOrder, reason: str) -> None:
     order.cancelled_at = ctx.now
     order.cancel_reason = reason[:255]
     _move(ctx, order, "cancel")
-    if order.coupon_code or order.points_redeemed:
-        promotion.release_order(ctx, order.id, order.customer_id)
     ctx.session.flush()
     ctx.emit(OrderCancelled(order_id=order.id, number=order.number, reason=reason, released=_refs(picked),
                             refund_id=refund.id if refund else None, by=ctx.actor))
