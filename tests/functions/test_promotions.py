@@ -191,7 +191,10 @@ class TestQuote:
         ({"lines": [{"sku": 1, "qty": 1}], "customer_id": 2_000_000_000, "points": 1}, 404, "customer_id"),
     ])
     def test_bad_quotes_name_the_field(self, client, cashier, make_sku, body, status, field):
-        make_sku("1.00")
+        sku_id, _ = make_sku("1.00")
+        for line in body["lines"]:
+            if line["sku"] == 1:
+                line["sku"] = sku_id
         assert_error(quote(client, cashier, body), status, field=field)
 
 
