@@ -236,6 +236,33 @@ class TestCoupons:
                                                               "status": "expired"}, headers=auth(cashier)).json()
         assert expired["total"] == 1
 
+    def test_the_expiry_job_marks_old_coupons_expired_and_issue_retries_issue_once(self, client, marketing, cashier):
+        from sqlalchemy import update
+
+        from erp_common.db import transaction
+        from erp_common.promotion.models import Coupon
+
+        member = new_member(client, cashier)["id"]
+        template = client.post("/function/coupon-template-create", json={"name": "old", "value": 1},
+                               headers=auth(marketing)).json()
+        body, headers = {"template_id": template["id"], "member_ids": [member, member]}, auth(marketing)
+        headers["Idempotency-Key"] = unique("key")
+        first = client.post("/function/coupon-issue", json=body, headers=headers)
+        again = client.post("/function/coupon-issue", json=body, headers=headers)
+        assert first.status_code == again.status_code == 201 and again.json() == first.json()
+        issued = first.json()["issued"]
+        client.post("/function/coupon-claim", json={"code": issued[1]["code"], "member_id": member},
+                    headers=auth(cashier))
+        with transaction() as session:
+            session.execute(update(Coupon).where(Coupon.member_id == member).values(
+                expires_at=datetime.now(timezone.utc) - timedelta(seconds=1)))
+        run = client.post("/function/job-expire-coupons").json()
+        assert run["status"] == "succeeded" and run["processed"] >= 2
+        with transaction() as session:
+            from sqlalchemy import select
+
+            assert set(session.scalars(select(Coupon.status).where(Coupon.member_id == member))) == {"expired"}
+
     @pytest.mark.parametrize("body, field", [
         ({"kind": "amount", "value": 5}, "name"),
         ({"name": "x", "kind": "amount", "value": 0}, "value"),

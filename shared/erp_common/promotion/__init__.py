@@ -4,4 +4,4 @@ Public face: ``erp_common.promotion.api``.
 """
 from ..domains import Domain
 
-DOMAIN = Domain("promotion", "Promotions, coupons and pricing", depends=("catalog", "membership"))
+DOMAIN = Domain("promotion", "Promotions, coupons and pricing", depends=("catalog", "jobs", "membership"))

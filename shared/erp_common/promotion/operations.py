@@ -5,7 +5,8 @@ coupons for the members they serve, list a member's coupons and quote prices.
 """
 from __future__ import annotations
 
-from ..operations import operation
+from ..jobs.api import JobRunOut
+from ..operations import CONNECTOR, operation
 from ..schemas import Page
 from . import services
 from .schemas import (
@@ -66,3 +67,7 @@ operation(
     "price-quote", service="promo", summary="Price a cart: promotions, coupon, points, total (as an order would)",
     input=PriceQuoteIn, output=QuoteOut, roles=STAFF, scale="hot",
 )(services.price_quote)
+operation(
+    "job-expire-coupons", service="job", summary="Mark expired the coupons past their expiry",
+    output=JobRunOut, roles=CONNECTOR, schedule="13 * * * *", transactional=False,
+)(services.expire_coupons)

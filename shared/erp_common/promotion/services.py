@@ -13,12 +13,14 @@ import secrets
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from .. import uow
 from ..catalog.api import find_skus
-from ..context import Context
+from ..context import Caller, Context
 from ..errors import Conflict, ErpError, NotFound, ValidationFailed
+from ..jobs.api import JobRunOut, run_job
 from ..membership import api as membership
 from ..paging import paginate
 from ..schemas import Page
@@ -241,6 +243,30 @@ def list_coupons(ctx: Context, data: CouponListIn) -> Page[CouponOut]:
         query = query.where(Coupon.status == USED)
     return paginate(ctx.session, query, data, lambda row: _coupon_out(row[0], row[1], now), Coupon.id.desc(),
                     entities=False)
+
+
+def expire_coupons(caller: Caller) -> JobRunOut:
+    """Mark expired the issued and claimed coupons past their expiry (the workflow's ``expire``),
+    1,000 per unit of work; a coupon is refused at checkout once past its expiry in any case."""
+    expire = COUPON_WORKFLOW.transitions["expire"]
+
+    def batch(ctx: Context) -> int:
+        ids = list(ctx.session.scalars(select(Coupon.id).where(Coupon.status.in_(expire.sources),
+                                                               Coupon.expires_at <= ctx.now)
+                                       .order_by(Coupon.id).limit(1000)))
+        if not ids:
+            return 0
+        return ctx.session.execute(update(Coupon).where(Coupon.id.in_(ids), Coupon.status.in_(expire.sources))
+                                   .values(status=expire.targets[0]).execution_options(synchronize_session=False)
+                                   ).rowcount
+
+    def work() -> dict[str, Any]:
+        total = 0
+        while (done := uow.run(batch, caller)) > 0:
+            total += done
+        return {"processed": total}
+
+    return run_job(caller, work)
 
 
 # --- quotes --------------------------------------------------------------------------------
