@@ -92,8 +92,13 @@ def quote(session: Session, now: datetime, skus: list[SkuInfo], qtys: list[Decim
         coupon, template = _load_coupon(session, coupon_code, member_id, now)
     needs_member = points or coupon or any(p.kind == pricing.TIER_PRICE or p.per_member_limit for p in promotions)
     if member_id is not None and needs_member:
-        info = membership.member_pricing(session, member_id)
-        buyer = Buyer(info.tier, info.discount_rate, info.points_balance)
+        try:
+            info = membership.member_pricing(session, member_id)
+            buyer = Buyer(info.tier, info.discount_rate, info.points_balance)
+        except NotFound:
+            if points or coupon:
+                raise
+            # a customer id that is no member buys as anyone does (orders have always taken any id)
     elif points:
         raise Conflict("points are redeemed by a member: name the customer_id", code="member_required",
                        details=[{"field": "customer_id", "message": "required to redeem points"}])
