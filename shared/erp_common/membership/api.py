@@ -4,16 +4,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
+from ..errors import NotFound
 from .events import MemberRegistered, MemberTierChanged, MemberUpdated, PointsChanged
-from .models import Member
-from .services import give_back_points, load_member, redeem_points, tier_discount
+from .models import Member, MemberTier
+from .services import give_back_points, redeem_points
 
 __all__ = ["MemberPricing", "member_pricing", "existing_members", "redeem_points", "give_back_points",
-           "MemberRegistered",
-           "MemberTierChanged", "MemberUpdated", "PointsChanged"]
+           "MemberRegistered", "MemberTierChanged", "MemberUpdated", "PointsChanged"]
+
+_PRICING = (select(Member.id, Member.tier, Member.points_balance, Member.is_active, MemberTier.discount_rate)
+            .outerjoin(MemberTier, MemberTier.code == Member.tier).where(Member.id == bindparam("id")))
 
 
 @dataclass(frozen=True)
@@ -28,10 +31,14 @@ class MemberPricing:
 
 
 def member_pricing(session: Session, member_id: int) -> MemberPricing:
-    """The member as pricing sees it; 404 ``unknown_member`` naming ``customer_id``."""
-    member = load_member(session, member_id, field="customer_id")
-    return MemberPricing(member.id, member.tier, tier_discount(session, member.tier), member.points_balance,
-                         member.is_active)
+    """The member as pricing sees it, with its tier's rate in the same read; 404 ``unknown_member``
+    naming ``customer_id``."""
+    row = session.execute(_PRICING, {"id": member_id}).first()
+    if row is None:
+        raise NotFound(f"member {member_id} does not exist", code="unknown_member",
+                       details=[{"field": "customer_id", "message": "no such member"}])
+    return MemberPricing(row.id, row.tier, row.discount_rate if row.discount_rate is not None else Decimal(0),
+                         row.points_balance, row.is_active)
 
 
 def existing_members(session: Session, ids: list[int]) -> set[int]:

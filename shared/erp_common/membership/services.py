@@ -206,11 +206,6 @@ def member_tiers(ctx: Context, data: TiersIn) -> TiersOut:
     return _tiers(session)
 
 
-def tier_discount(session: Session, tier: str) -> Decimal:
-    """The discount rate of a tier (0 for a tier no longer in the table)."""
-    return session.scalar(select(MemberTier.discount_rate).where(MemberTier.code == tier)) or ZERO
-
-
 def _retier(ctx: Context, member: Member) -> None:
     tier = _entry_tier(ctx.session, member.lifetime_spend)
     if tier != member.tier:
