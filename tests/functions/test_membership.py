@@ -278,6 +278,23 @@ class TestPointsFromOrders:
         assert wait_for(lambda: _points(client, cashier, created["id"]) == 99)
         assert member(client, cashier, created["id"])["lifetime_spend"] == "99.50"
 
+    def test_a_paid_order_cancelled_takes_its_points_back(self, client, cashier, make_sku, put_stock):
+        sku_id, _ = make_sku("40.00")
+        put_stock(sku_id, 5)
+        created = registered(client, cashier)
+        order = _order(client, cashier, created["id"], sku_id, qty=1)
+        _pay(client, cashier, order)
+        assert wait_for(lambda: _points(client, cashier, created["id"]) == 40)
+        cancelled = client.post(f"/function/order-cancel/{order['id']}", json={}, headers=auth(cashier))
+        assert cancelled.status_code == 200, cancelled.text
+        assert wait_for(lambda: _ledger(created["id"]) == [("earn", 40), ("reverse", -40)])
+        assert member(client, cashier, created["id"])["lifetime_spend"] == "0.00"
+        unpaid = _order(client, cashier, created["id"], sku_id, qty=1)  # an unpaid cancel changes nothing
+        client.post(f"/function/order-cancel/{unpaid['id']}", json={}, headers=auth(cashier))
+        (event_id,) = _outbox_id(unpaid["id"], "order.cancelled")
+        done = client.post("/function/member-on-order-cancelled", json={"id": event_id})
+        assert done.status_code == 200 and _ledger(created["id"]) == [("earn", 40), ("reverse", -40)]
+
     def test_a_return_processed_before_the_payment_settles_the_same(self, client, cashier, make_sku, put_stock):
         """Out of order: the return's event is handled first, then the payment's; then both again."""
         from erp_common import uow

@@ -66,6 +66,10 @@ operation(
     roles=CONNECTOR, topic="order.returned",
 )(services.on_order_returned)
 operation(
+    "member-on-order-cancelled", service="member", summary="Take back a paid and cancelled order's points",
+    roles=CONNECTOR, topic="order.cancelled",
+)(services.on_order_cancelled)
+operation(
     "job-member-tiers", service="job", summary="Put every member in the tier their lifetime spend reaches",
     output=JobRunOut, roles=CONNECTOR, schedule="17 * * * *", transactional=False,
 )(services.recompute_tiers)

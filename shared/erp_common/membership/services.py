@@ -357,6 +357,20 @@ def on_order_returned(ctx: Context, envelope: Envelope) -> None:
     _settle(ctx, member, account)
 
 
+def on_order_cancelled(ctx: Context, envelope: Envelope) -> None:
+    """A paid order cancelled is refunded in full: its points go back as a return's would
+    (``order.cancelled``; an unpaid order's cancel earned nothing and changes nothing)."""
+    event = envelope.event
+    if event.refunded_total is None or event.refunded_total <= 0:
+        return
+    member = _member_of(ctx, event.customer_id, envelope)
+    if member is None:
+        return
+    account = _order_account(ctx, event.order_id, member)
+    account.refunded = max(account.refunded, event.refunded_total)
+    _settle(ctx, member, account)
+
+
 # --- what pricing uses ---------------------------------------------------------------------
 
 def redeem_points(ctx: Context, member_id: int, points: int, origin: str, field: str = "points") -> int:

@@ -60,6 +60,10 @@ class OrderCancelled(DomainEvent):
     released: list[OrderLineRef]
     refund_id: Id | None
     by: str
+    # Added later (events written before lack them): the member, and the order's refunds so far
+    # (a paid order's cancel refunds everything paid).
+    customer_id: Id | None = None
+    refunded_total: Money | None = None
 
 
 class OrderReturned(DomainEvent):

@@ -330,7 +330,8 @@ def _cancel(ctx: Context, order: SalesOrder, reason: str) -> None:
     _move(ctx, order, "cancel")
     ctx.session.flush()
     ctx.emit(OrderCancelled(order_id=order.id, number=order.number, reason=reason, released=_refs(picked),
-                            refund_id=refund.id if refund else None, by=ctx.actor))
+                            refund_id=refund.id if refund else None, by=ctx.actor, customer_id=order.customer_id,
+                            refunded_total=order.refunded_amount))
 
 
 def cancel_order(ctx: Context, data: OrderCancelIn) -> OrderOut:
