@@ -2,4 +2,4 @@
 its scheduled jobs run when they are due (the cron connector calls it every minute)."""
 from erp_common.http import pack_handler
 
-handle = pack_handler("job", ("jobs", "manufacturing", "sales"))
+handle = pack_handler("job", ("jobs", "manufacturing", "membership", "promotion", "sales"))

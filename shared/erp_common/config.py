@@ -94,6 +94,10 @@ class Settings:
     purchaser_approval_limit: Decimal = Decimal("5000.00")
     # How much more than ordered a PO line may receive, in %, unless the PO says otherwise.
     po_over_receipt_percent: Decimal = Decimal("0")
+    points_per_unit: Decimal = Decimal("1")  # points earned per 1.00 paid (floored to whole points)
+    points_expire_days: int = 365  # earned points expire this long after they were earned
+    points_redeem_rate: int = 100  # points worth 1.00 at checkout
+    points_redeem_cap: Decimal = Decimal("0.5")  # at most this share of an order may be paid in points
     sources: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
 
     @property
@@ -300,6 +304,15 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
     if not (approval_limit.is_finite() and approval_limit >= 0
             and over_receipt.is_finite() and 0 <= over_receipt <= 100):
         raise ConfigError("ERP_PURCHASER_APPROVAL_LIMIT must be >= 0 and ERP_PO_OVER_RECEIPT_PERCENT within 0..100")
+    expire_days = number("ERP_POINTS_EXPIRE_DAYS", 365, 1)
+    redeem_rate = number("ERP_POINTS_REDEEM_RATE", 100, 1)
+    try:
+        per_unit = Decimal(env.get("ERP_POINTS_PER_UNIT", "1"))
+        redeem_cap = Decimal(env.get("ERP_POINTS_REDEEM_CAP", "0.5"))
+    except ArithmeticError:
+        raise ConfigError("ERP_POINTS_PER_UNIT and ERP_POINTS_REDEEM_CAP must be decimal numbers") from None
+    if not (per_unit.is_finite() and per_unit >= 0 and redeem_cap.is_finite() and 0 <= redeem_cap <= 1):
+        raise ConfigError("points settings: ERP_POINTS_PER_UNIT >= 0 and 0 <= ERP_POINTS_REDEEM_CAP <= 1")
     return Settings(
         env=environment,
         debug=_bool(env.get("DEBUG", "false")),
@@ -321,6 +334,10 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         unpaid_order_minutes=unpaid_minutes,
         purchaser_approval_limit=approval_limit,
         po_over_receipt_percent=over_receipt,
+        points_per_unit=per_unit,
+        points_expire_days=expire_days,
+        points_redeem_rate=redeem_rate,
+        points_redeem_cap=redeem_cap,
         sources=sources,
     )
 

@@ -26,9 +26,10 @@ from waitress import wasyncore
 from waitress.channel import HTTPChannel
 from waitress.parser import HTTPRequestParser
 from waitress.server import BaseWSGIServer, create_server
-from waitress.task import WSGITask
+from waitress.task import ErrorTask, WSGITask
+from werkzeug.exceptions import HTTPException
 
-from erp_common.errors import ServiceUnavailable
+from erp_common.errors import ServiceUnavailable, error_body
 
 METHODS = ["GET", "PUT", "POST", "PATCH", "DELETE"]
 log = logging.getLogger("erp.server")
@@ -83,7 +84,51 @@ def create_app(handle: Callable[[Any, Any], Any], name: str = "function") -> Fla
     def call_handler(path: str) -> Any:
         return format_response(handle(Event(), Context()))
 
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException) -> Response:
+        # What Flask answers before the handler (a path its router does not take, such as one with
+        # a newline; a method it does not route): the one JSON error shape, not Werkzeug's HTML.
+        return json_error(exc.code or 500, exc.name, exc.description or exc.name)
+
     return app
+
+
+_CODES = {400: "bad_request", 404: "not_found", 405: "method_not_allowed", 413: "payload_too_large",
+          431: "headers_too_large"}
+
+
+def json_error(status: int, reason: str, message: str) -> Response:
+    code = _CODES.get(status, reason.lower().replace(" ", "_"))
+    body = json.dumps(error_body(code, message, [{"field": "request", "message": message}]))
+    return Response(body, status=status, mimetype="application/json")
+
+
+class JsonErrorTask(ErrorTask):
+    """waitress's own answers to requests it cannot parse (a bad request line, a body over the limit),
+    in the one JSON error shape rather than text/plain."""
+
+    def execute(self) -> None:
+        error = self.request.error
+        code = _CODES.get(error.code, error.reason.lower().replace(" ", "_"))
+        body = json.dumps(error_body(code, f"{error.reason}: {error.body}",
+                                     [{"field": "request", "message": str(error.body)}])).encode()
+        self.status = f"{error.code} {error.reason}"
+        self.response_headers.append(("Content-Type", "application/json; charset=utf-8"))
+        self.set_close_on_finish()
+        self.content_length = len(body)
+        self.write(body)
+
+
+_NON_ASCII = re.compile(rb"[\x80-\xff]")
+
+
+def percent_encode_request_line(header_plus: bytes) -> bytes:
+    """Browsers and curl send raw UTF-8 in a query string (``?q=T恤``), which waitress refuses as a bad
+    URI: encode those bytes as ``%XX``, which the application decodes back to the same text."""
+    line, sep, rest = header_plus.partition(b"\r\n")
+    if not _NON_ASCII.search(line):
+        return header_plus
+    return _NON_ASCII.sub(lambda m: b"%%%02X" % m.group()[0], line) + sep + rest
 
 
 # --- serving, and stopping without cutting a request -------------------------------------
@@ -185,6 +230,9 @@ class GracefulServer:
                 super().__init__(adj)
                 self.after_stop = server.stopping
 
+            def parse_header(self, header_plus: bytes) -> None:
+                super().parse_header(percent_encode_request_line(header_plus))
+
         class Task(WSGITask):
             def get_environment(self) -> dict:
                 environ = super().get_environment()
@@ -199,6 +247,7 @@ class GracefulServer:
         class Channel(HTTPChannel):
             parser_class = Parser
             task_class = Task
+            error_task_class = JsonErrorTask
 
         self._server = create_server(_refuse_after_stop(app), threads=threads, **listen)
         self._map: dict = getattr(self._server, "_map", None) or self._server.map

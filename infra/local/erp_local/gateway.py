@@ -49,8 +49,9 @@ def _json(status: int, body: Any, headers: dict[str, str] | None = None) -> Resp
     return Response(json.dumps(body, ensure_ascii=False), status=status, headers=headers, mimetype="application/json")
 
 
-def _error(status: int, code: str, message: str, details: list | None = None) -> Response:
-    return _json(status, error_body(code, message, details))
+def _error(status: int, code: str, message: str, field: str, **extra: Any) -> Response:
+    """The gateway's own errors, in the functions' shape: a detail naming what was wrong."""
+    return _json(status, error_body(code, message, [{"field": field, "message": message, **extra}]))
 
 
 def _load_module(name: str, path: Path) -> ModuleType:
@@ -137,8 +138,8 @@ class Gateway:
         service = head
         members = self._service_functions(service)
         if not members:
-            return _error(404, "not_found", f"no function or service called {service!r}",
-                          [{"services": sorted({s.service for s in self.functions.values()})}])
+            return _error(404, "not_found", f"no function or service called {service!r}", "path",
+                          services=sorted({s.service for s in self.functions.values()}))
         rest = request.path.strip("/").split("/", 1)[1] if "/" in request.path.strip("/") else ""
         op, _, tail = rest.partition("/")
         if op in ("", "health"):
@@ -151,8 +152,8 @@ class Gateway:
             return self._redirect_internal(op, tail)
         if service in self.functions:
             return self._redirect_internal(service, rest)
-        return _error(404, "not_found", f"the {service} service has no operation {op!r}",
-                      [{"operations": sorted(self._service_functions(service))}])
+        return _error(404, "not_found", f"the {service} service has no operation {op!r}", "path",
+                      operations=sorted(self._service_functions(service)))
 
     def _redirect_internal(self, name: str, rest: str) -> Response:
         # Served in place (not an HTTP redirect): /user/login behaves as /function/user-login.
@@ -162,7 +163,7 @@ class Gateway:
         app = self.apps.get(name)
         if app is None:
             return _error(404, "function_not_found", f"no function called {name!r}",
-                          [{"field": "function", "message": "not deployed"}])(environ, start_response)
+                          "function")(environ, start_response)
         self.system.invocations.add(name)
         call_id = environ.get("HTTP_X_CALL_ID") or str(uuid.uuid4())
         inner = dict(environ)
@@ -199,9 +200,9 @@ class Gateway:
     def _async(self, name: str, rest: str, environ: dict) -> Response:
         request = Request(environ)
         if request.method != "POST":
-            return _error(405, "method_not_allowed", "async invocations are POST only")
+            return _error(405, "method_not_allowed", "async invocations are POST only", "method")
         if name not in self.apps:
-            return _error(404, "function_not_found", f"no function called {name!r}")
+            return _error(404, "function_not_found", f"no function called {name!r}", "function")
         call_id = request.headers.get("X-Call-Id") or str(uuid.uuid4())
         body = request.get_data()
         headers = {k: v for k, v in request.headers.items() if k.lower() not in ("content-length", "host")}
@@ -268,7 +269,7 @@ class Gateway:
             return _json(200, asyncapi.document())
         if parts[0] == "assets" and len(parts) >= 2:
             return asset_response(parts[-1])
-        return _error(404, "not_found", f"no such page under {base}")
+        return _error(404, "not_found", f"no such page under {base}", "path")
 
     # --- events -----------------------------------------------------------------------
 
@@ -400,27 +401,23 @@ class NatsConnector:
 
 
 class BackgroundServer:
-    """A gateway served by waitress on a free port in a background thread (tests, benchmarks)."""
+    """A gateway on a free port in a background thread (tests, benchmarks), served as ``erp run``
+    serves it: by the template's ``GracefulServer`` (waitress), with its JSON error answers."""
 
     def __init__(self, stack: str | Path, *, templates_dir: Path, threads: int = 16, schedules: bool = False) -> None:
-        from waitress.server import create_server
+        from .cli import server_module
 
         self.gateway = Gateway(stack, templates_dir=templates_dir, schedules=schedules)
-        self.server = create_server(self.gateway, host="127.0.0.1", port=0, threads=threads)
-        self.url = f"http://127.0.0.1:{self.server.effective_port}"
-        self.thread = threading.Thread(target=self._serve, name="gateway-server", daemon=True)
+        self.server = server_module().GracefulServer(self.gateway, threads=threads, timeout=10, host="127.0.0.1",
+                                                     port=0, ident="erp-gateway",
+                                                     max_request_body_size=32 * 1024 * 1024)
+        self.url = f"http://127.0.0.1:{self.server.port}"
+        self.thread = threading.Thread(target=self.server.run, name="gateway-server", daemon=True)
         self.thread.start()
 
-    def _serve(self) -> None:
-        try:
-            self.server.run()
-        except (OSError, ValueError):
-            pass  # the socket was closed under the select loop: the normal end
-
     def close(self) -> None:
-        self.server.task_dispatcher.shutdown()
-        self.server.close()
-        self.thread.join(timeout=5)
+        self.server.stop()
+        self.thread.join(timeout=15)
         self.gateway.close()
 
     def __enter__(self) -> BackgroundServer:

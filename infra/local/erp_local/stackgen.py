@@ -60,7 +60,9 @@ class Pack:
 
 
 def declared() -> list[Operation]:
-    """Every declared operation of every domain, in a stable order (service, then name)."""
+    """Every declared operation of every domain, in a stable order: service, the domains' dependency
+    order, then the order each domain declares them in (not the order a process happened to import
+    the domains in: a process that loaded sales before membership must generate the same files)."""
     domains.load()
     # Within a service, the domains in dependency order, then each domain's own declaration order:
     # not the order the process happened to import the domains in (a service such as ``job`` holds

@@ -88,20 +88,25 @@ def sku_codes(session: Session, ids: Iterable[int]) -> dict[int, str]:
 
 @dataclass(frozen=True)
 class SkuCategory:
-    """A SKU with its code and the category of its item (for reports grouped by category)."""
+    """Where a SKU sits in the catalog: its code, its item, and its item's category with the
+    category's path (``/3/17/``: the category and every one above it), for reports grouped by
+    category and promotions scoped to items or categories."""
 
     sku_id: int
     code: str
+    item_id: int
     category_id: int
     category: str
+    category_path: str
 
 
 def sku_categories(session: Session, ids: Iterable[int]) -> dict[int, SkuCategory]:
-    """The code and category of these SKUs, by id, in one query."""
+    """Where these SKUs sit in the catalog, by id, in one query."""
     wanted = sorted(set(ids))
     if not wanted:
         return {}
-    rows = session.execute(select(Sku.id, Sku.code, Category.id.label("category_id"), Category.name)
+    rows = session.execute(select(Sku.id, Sku.code, Sku.item_id, Category.id.label("category_id"), Category.name,
+                                  Category.path)
                            .join(Item, Item.id == Sku.item_id).join(Category, Category.id == Item.category_id)
                            .where(Sku.id.in_(wanted)))
-    return {r.id: SkuCategory(r.id, r.code, r.category_id, r.name) for r in rows}
+    return {r.id: SkuCategory(r.id, r.code, r.item_id, r.category_id, r.name, r.path) for r in rows}

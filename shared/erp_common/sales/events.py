@@ -60,6 +60,10 @@ class OrderCancelled(DomainEvent):
     released: list[OrderLineRef]
     refund_id: Id | None
     by: str
+    # Added later (events written before lack them): the member, and the order's refunds so far
+    # (a paid order's cancel refunds everything paid).
+    customer_id: Id | None = None
+    refunded_total: Money | None = None
 
 
 class OrderReturned(DomainEvent):
@@ -70,6 +74,9 @@ class OrderReturned(DomainEvent):
     customer_id: Id | None
     refund_id: Id
     amount: Money
+    # The order's refunds so far, this one included: consumers keep the largest seen, so returns
+    # delivered twice or out of order add up right. (Added later: events written before lack it.)
+    refunded_total: Money | None = None
     status: str
     lines: list[OrderLineRef]
     by: str

@@ -5,7 +5,9 @@ An order's number (``SO`` + the UTC date it was created + the order id, at least
 creates never collide and nothing more is written to give an order its number; looking an
 order up by number reads the id back out of it. Each line keeps the price it was sold at and
 how much of it was shipped, returned or released (cancelled), which is all the state a later
-shipment, return or cancel needs.
+shipment, return or cancel needs; its ``amount`` is after the discounts the pricing engine spread
+onto it (promotions, coupon, points), each kept in ``promotions`` with its reason, so a return of
+the line refunds its share of that amount.
 """
 from __future__ import annotations
 
@@ -34,6 +36,9 @@ class SalesOrder(Base):
     warehouse_id: Mapped[int] = mapped_column(ForeignKey("warehouses.id"))
     status: Mapped[str] = mapped_column(String(20))
     total_amount: Mapped[Decimal] = mapped_column(Money())
+    discount_amount: Mapped[Decimal] = mapped_column(Money(), server_default="0")  # promotions, coupon, points
+    coupon_code: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    points_redeemed: Mapped[int] = mapped_column(Integer, server_default="0")
     paid_amount: Mapped[Decimal] = mapped_column(Money())
     refunded_amount: Mapped[Decimal] = mapped_column(Money())
     note: Mapped[str] = mapped_column(String(255), default="")
@@ -87,7 +92,11 @@ class SalesOrderLine(Base):
     sku_code: Mapped[str] = mapped_column(String(64))
     unit_price: Mapped[Decimal] = mapped_column(Money())
     quantity: Mapped[Decimal] = mapped_column(Quantity())
-    amount: Mapped[Decimal] = mapped_column(Money())
+    list_amount: Mapped[Decimal] = mapped_column(Money(), server_default="0")  # quantity x unit price
+    discount_amount: Mapped[Decimal] = mapped_column(Money(), server_default="0")
+    amount: Mapped[Decimal] = mapped_column(Money())  # what the line costs: list amount less its discounts
+    # JSON: each discount on the line with its source, amount and reason; NULL for none
+    promotions: Mapped[str | None] = mapped_column(Text, nullable=True)
     qty_shipped: Mapped[Decimal] = mapped_column(Quantity())
     qty_returned: Mapped[Decimal] = mapped_column(Quantity())
     qty_released: Mapped[Decimal] = mapped_column(Quantity())

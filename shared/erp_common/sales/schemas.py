@@ -10,15 +10,19 @@ and ``qty`` may be spelt ``quantity`` or ``qty_ordered``. A SKU is named by its 
 number) or its code (a JSON string: ``"sku_id": "SKU001"`` is the code SKU001). ``unit_price``
 is optional: prices always come from the catalog, and a ``unit_price`` that differs from the
 catalog price is refused (409), never used. ``customer_id`` (alias ``member_id``) is the member
-buying, if any; ``warehouse_id`` defaults to the default warehouse.
+buying, if any; ``warehouse_id`` defaults to the default warehouse. ``coupon`` (a code the member
+claimed) and ``points`` (to redeem) are optional; the order is priced by the promotion domain's
+engine, exactly as ``price-quote`` prices the same cart.
 """
 from __future__ import annotations
 
+import json
 from typing import Annotated, Literal
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, BeforeValidator, Field
 
 from ..catalog.api import SkuRef
+from ..promotion.api import AdjustmentOut
 from ..schemas import Id, Input, Money, Output, PageQuery, PositiveMoney, PositiveQuantity, Quantity, UtcDateTime
 from .models import STATUSES
 
@@ -40,6 +44,13 @@ class OrderCreateIn(Input):
     lines: Annotated[list[OrderLineIn], Field(min_length=1, max_length=100)] = Field(
         validation_alias=AliasChoices("lines", "details"), description="also spelt details")
     note: Annotated[str, Field(max_length=255)] = ""
+    coupon: Annotated[str, Field(min_length=1, max_length=20, pattern=r"^[A-Za-z0-9-]+$")] | None = Field(
+        None, description="a coupon code the member has claimed")
+    points: Annotated[int, Field(ge=0, le=100_000_000)] = Field(0, description="the member's points to redeem")
+
+
+def _json_list(value: object) -> object:
+    return json.loads(value) if isinstance(value, str) else ([] if value is None else value)
 
 
 class OrderLineOut(Output):
@@ -48,7 +59,11 @@ class OrderLineOut(Output):
     sku_code: str
     unit_price: Money
     quantity: Quantity
+    list_amount: Money
+    discount_amount: Money
     amount: Money
+    promotions: Annotated[list[AdjustmentOut], BeforeValidator(_json_list)] = Field(
+        [], description="each discount on the line (promotion, coupon, points) with its amount and reason")
     qty_shipped: Quantity
     qty_returned: Quantity
     qty_released: Quantity
@@ -88,6 +103,9 @@ class OrderSummaryOut(Output):
 
 
 class OrderOut(OrderSummaryOut):
+    discount_amount: Money
+    coupon_code: str | None
+    points_redeemed: int
     amount_due: Money
     note: str
     updated_at: UtcDateTime

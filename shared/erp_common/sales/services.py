@@ -1,7 +1,9 @@
 """Sales services: create (price and reserve), pay, ship, cancel and return orders; cancel unpaid ones.
 
 An order is created in one unit of work: prices come from the catalog (a client ``unit_price``
-that differs is refused), the order and its lines are written, and every line is reserved by
+that differs is refused) and go through the promotion domain's pricing engine (the same as
+``price-quote``: promotions, coupon, points; each line keeps its discounts), the order and its
+lines are written, and every line is reserved by
 posting one stock document to the inventory ledger, or the whole unit rolls back (409 listing
 each short SKU with what is available); ``order.created`` and the ledger's ``stock.changed``
 go to the outbox. Every later change locks the order row first (``SELECT ... FOR UPDATE``), then
@@ -29,7 +31,8 @@ from ..errors import Conflict, ErpError, NotFound, ValidationFailed
 from ..inventory import api as inventory
 from ..jobs.api import JobRunOut, run_job
 from ..paging import paginate, within
-from ..schemas import Page, format_money, format_quantity, round_amount
+from ..promotion import api as promotion
+from ..schemas import Page, format_money, format_quantity
 from . import models as m
 from .events import OrderCancelled, OrderCreated, OrderLineRef, OrderPaid, OrderReturned, OrderShipped, PricedLine
 from .models import Payment, Refund, SalesOrder, SalesOrderLine, Shipment, order_id_from_number, order_number
@@ -96,8 +99,15 @@ def _post(ctx: Context, order_id: int, number: str, warehouse_id: int, kind: str
         raise exc.locate(field_of) from None
 
 
+def _adjustments_json(line: promotion.PricedLine) -> str | None:
+    if not line.adjustments:
+        return None
+    return json.dumps([promotion.adjustment_out(a).model_dump(mode="json") for a in line.adjustments])
+
+
 def create_order(ctx: Context, data: OrderCreateIn) -> OrderOut:
-    """Create an order: price every line from the catalog and reserve all of them, or none.
+    """Create an order: price every line (catalog prices through the pricing engine: promotions,
+    coupon, points, as ``price-quote`` does) and reserve all of them, or none.
 
     A short line answers 409 ``insufficient_stock`` listing each short SKU with its available
     quantity; a ``unit_price`` that differs from the catalog price answers 409 ``price_mismatch``
@@ -110,21 +120,26 @@ def create_order(ctx: Context, data: OrderCreateIn) -> OrderOut:
     except ErpError as exc:
         raise exc.locate(_line_field) from None
     _check_lines(data, skus)
+    quote = promotion.price_order(ctx, skus, [ln.qty for ln in data.lines], member_id=data.customer_id,
+                                  coupon_code=data.coupon, points=data.points)
     lines = [
         {"line_no": i + 1, "sku_id": sku.id, "sku_code": sku.code, "unit_price": sku.price, "quantity": line.qty,
-         "amount": round_amount(line.qty * sku.price), "qty_shipped": ZERO, "qty_returned": ZERO,
-         "qty_released": ZERO}
-        for i, (sku, line) in enumerate(zip(skus, data.lines, strict=True))
+         "list_amount": pl.list_amount, "discount_amount": pl.discount, "amount": pl.amount,
+         "promotions": _adjustments_json(pl), "qty_shipped": ZERO, "qty_returned": ZERO, "qty_released": ZERO}
+        for i, (sku, line, pl) in enumerate(zip(skus, data.lines, quote.priced.lines, strict=True))
     ]
     total = sum((ln["amount"] for ln in lines), ZERO)
     row = {"customer_id": data.customer_id, "warehouse_id": warehouse_id, "status": m.PENDING_PAYMENT,
-           "total_amount": total, "paid_amount": ZERO, "refunded_amount": ZERO, "note": data.note,
-           "created_by": ctx.actor, "created_at": now, "updated_at": now}
+           "total_amount": total, "discount_amount": quote.priced.subtotal - total,
+           "coupon_code": quote.coupon.code if quote.coupon and quote.priced.coupon_discount else None,
+           "points_redeemed": quote.priced.points_used, "paid_amount": ZERO, "refunded_amount": ZERO,
+           "note": data.note, "created_by": ctx.actor, "created_at": now, "updated_at": now}
     # The order is written first and its stock reserved after: a refused reservation rolls the
     # whole unit of work back, so a refused order leaves nothing behind (but an unused id).
     order_id = session.execute(_INSERT_ORDER, row).inserted_primary_key[0]
     number = order_number(order_id, now)
     session.execute(_INSERT_LINES, [{"order_id": order_id, **ln} for ln in lines])
+    promotion.record_order(ctx, quote, order_id)  # promotion uses, the coupon used, points redeemed
     _post(ctx, order_id, number, warehouse_id, inventory.RESERVE,
           [(ln["line_no"], ln["sku_id"], ln["sku_code"], ln["quantity"]) for ln in lines],
           field_of=lambda i: f"lines[{i}].qty")
@@ -170,6 +185,7 @@ def _out(order: SalesOrder) -> OrderOut:
         refunded_amount=order.refunded_amount, amount_due=order.amount_due, note=order.note,
         created_by=order.created_by, created_at=order.created_at, updated_at=order.updated_at,
         paid_at=order.paid_at, cancelled_at=order.cancelled_at, cancel_reason=order.cancel_reason,
+        discount_amount=order.discount_amount, coupon_code=order.coupon_code, points_redeemed=order.points_redeemed,
         lines=[OrderLineOut.model_validate(ln) for ln in order.lines],
         payments=order.payments, shipments=[_movement_out(s) for s in order.shipments],
         refunds=[_movement_out(r) for r in order.refunds],
@@ -294,6 +310,9 @@ def ship_order(ctx: Context, data: OrderShipIn) -> OrderOut:
 
 def _cancel(ctx: Context, order: SalesOrder, reason: str) -> None:
     ORDER_WORKFLOW.check(order.status, "cancel", label=order.number)
+    if order.coupon_code or order.points_redeemed:
+        # before the stock rows, as order-create takes them: coupon and member, then stock
+        promotion.release_order(ctx, order.id, order.customer_id)
     picked = [(ln, ln.qty_reserved) for ln in order.lines if ln.qty_reserved > 0]
     if picked:
         _post(ctx, order.id, order.number, order.warehouse_id, inventory.RELEASE, _picked_stock(picked), reason)
@@ -311,7 +330,8 @@ def _cancel(ctx: Context, order: SalesOrder, reason: str) -> None:
     _move(ctx, order, "cancel")
     ctx.session.flush()
     ctx.emit(OrderCancelled(order_id=order.id, number=order.number, reason=reason, released=_refs(picked),
-                            refund_id=refund.id if refund else None, by=ctx.actor))
+                            refund_id=refund.id if refund else None, by=ctx.actor, customer_id=order.customer_id,
+                            refunded_total=order.refunded_amount))
 
 
 def cancel_order(ctx: Context, data: OrderCancelIn) -> OrderOut:
@@ -332,9 +352,9 @@ def return_order(ctx: Context, data: OrderReturnIn) -> OrderOut:
     _post(ctx, order.id, order.number, order.warehouse_id, inventory.RETURN, _picked_stock(picked), data.reason,
           field_of=_picked_field(picked))
     amount = ZERO
-    for line, qty in picked:
+    for line, qty in picked:  # each line refunds its share of what it cost after its discounts
+        amount += promotion.refund_share(line.amount, line.quantity, line.qty_returned, qty)
         line.qty_returned += qty
-        amount += round_amount(qty * line.unit_price)
     refs = _refs(picked)
     refund = Refund(order_id=order.id, amount=amount, reason=data.reason,
                     lines=json.dumps([r.model_dump(mode="json") for r in refs]), created_by=ctx.actor,
@@ -342,9 +362,12 @@ def return_order(ctx: Context, data: OrderReturnIn) -> OrderOut:
     order.refunds.append(refund)
     order.refunded_amount += amount
     _move(ctx, order, "return", _goods_status(order))
+    if order.status == m.RETURNED and (order.coupon_code or order.points_redeemed):
+        promotion.release_order(ctx, order.id, order.customer_id)  # the coupon and points come back
     ctx.session.flush()
     ctx.emit(OrderReturned(order_id=order.id, number=order.number, customer_id=order.customer_id,
-                           refund_id=refund.id, amount=amount, status=order.status, lines=refs, by=ctx.actor))
+                           refund_id=refund.id, amount=amount, refunded_total=order.refunded_amount,
+                           status=order.status, lines=refs, by=ctx.actor))
     return _out(order)
 
 

@@ -1,0 +1,4 @@
+"""member-list: List and search members."""
+from erp_common.http import function_handler
+
+handle = function_handler("membership", "member-list")

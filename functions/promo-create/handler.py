@@ -1,0 +1,4 @@
+"""promo-create: Create a promotion."""
+from erp_common.http import function_handler
+
+handle = function_handler("promotion", "promo-create")

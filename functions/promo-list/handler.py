@@ -1,0 +1,4 @@
+"""promo-list: List promotions."""
+from erp_common.http import function_handler
+
+handle = function_handler("promotion", "promo-list")
