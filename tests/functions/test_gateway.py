@@ -290,7 +290,7 @@ class TestErrorsKeepTheirShape:
 
     def test_raw_utf8_in_a_query_string_is_read_as_curl_sends_it(self, gateway, admin_token):
         request = ("GET /function/item-list?q=T\u6064 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
-                   f"Authorization: Bearer {admin_token}\r\n\r\n").encode("utf-8")
+                   f"Authorization: Bearer {admin_token}\r\n\r\n").encode()
         status, headers, body = self.raw(gateway, request)
         assert status == 200 and headers["content-type"].startswith("application/json"), body[:300]
         assert "items" in json.loads(body)
