@@ -288,6 +288,23 @@ class TestCancelUnpaidJob:
                           headers=auth(admin_token)).json()
         assert runs["items"][0]["id"] == run["id"] and runs["items"][0]["finished_at"]
 
+    def test_an_order_keeps_its_number_when_its_timestamp_is_corrected(self, client, cashier, sku):
+        """The number printed on the receipt is stored: a corrected created_at (here three days back,
+        across dates, whatever the time of day the test runs at) changes neither it nor its lookup."""
+        from sqlalchemy import update
+
+        from erp_common.db import transaction, utcnow
+        from erp_common.sales.models import SalesOrder
+
+        order = created(client, cashier, {"lines": [{"sku": sku[0], "qty": 1}]})
+        with transaction() as session:
+            session.execute(update(SalesOrder).where(SalesOrder.id == order["id"]).values(
+                created_at=utcnow() - timedelta(days=3)))
+        again = client.get(f"/function/order-get/{order['number']}", headers=auth(cashier))
+        assert again.status_code == 200 and again.json()["number"] == order["number"]
+        assert client.get(f"/function/order-get/{order['id']}", headers=auth(cashier)).json()["number"] == \
+            order["number"]
+
 
 def test_the_ce_packing_serves_orders_and_stock(database, make_sku, put_stock, make_user):
     from tests.conftest import ROOT, RunningGateway

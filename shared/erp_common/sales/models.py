@@ -1,9 +1,10 @@
 """Sales tables: orders and their lines, payments, shipments and refunds.
 
 An order's number (``SO`` + the UTC date it was created + the order id, at least 6 digits:
-``SO20261128000123``) is derived from its autoincrement id and creation time, so concurrent
-creates never collide and nothing more is written to give an order its number; looking an
-order up by number reads the id back out of it. Each line keeps the price it was sold at and
+``SO20261128000123``) is made from its autoincrement id and creation time, so concurrent creates
+never collide, and stored with the order: what is printed on a receipt does not change if a
+timestamp is corrected later. Looking an order up by number reads the id back out of it and
+checks the stored number. Each line keeps the price it was sold at and
 how much of it was shipped, returned or released (cancelled), which is all the state a later
 shipment, return or cancel needs; its ``amount`` is after the discounts the pricing engine spread
 onto it (promotions, coupon, points), each kept in ``promotions`` with its reason, so a return of
@@ -15,7 +16,7 @@ import re
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..db import Base, Money, Quantity, UTCDateTime
@@ -34,6 +35,9 @@ class SalesOrder(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     customer_id: Mapped[int | None] = mapped_column(Integer, nullable=True)  # a member id, if any
     warehouse_id: Mapped[int] = mapped_column(ForeignKey("warehouses.id"))
+    # Unique, and null only between the order's INSERT and the UPDATE that gives it its number (the
+    # number carries the id, which the INSERT makes), inside the one transaction that creates it.
+    number: Mapped[str | None] = mapped_column(String(24), nullable=True)
     status: Mapped[str] = mapped_column(String(20))
     total_amount: Mapped[Decimal] = mapped_column(Money())
     discount_amount: Mapped[Decimal] = mapped_column(Money(), server_default="0")  # promotions, coupon, points
@@ -57,6 +61,7 @@ class SalesOrder(Base):
     refunds: Mapped[list[Refund]] = relationship(order_by="Refund.id", lazy="selectin")
 
     __table_args__ = (
+        UniqueConstraint("number", name="uq_sales_orders_number"),
         Index("ix_sales_orders_status_created", "status", "created_at"),
         Index("ix_sales_orders_customer", "customer_id", "created_at"),
         Index("ix_sales_orders_created", "created_at"),
@@ -65,10 +70,6 @@ class SalesOrder(Base):
     @property
     def amount_due(self) -> Decimal:
         return self.total_amount - self.paid_amount
-
-    @property
-    def number(self) -> str:
-        return order_number(self.id, self.created_at)
 
 
 def order_number(order_id: int, created_at: datetime) -> str:

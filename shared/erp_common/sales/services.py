@@ -19,7 +19,7 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from .. import uow
@@ -58,6 +58,7 @@ LINE_ORIGIN = "sales_order_line"
 _orders = SalesOrder.__table__
 _lines = SalesOrderLine.__table__
 _INSERT_ORDER = insert(_orders)  # built once: the values go in as parameters
+_SET_NUMBER = update(_orders).where(_orders.c.id == bindparam("order_id")).values(number=bindparam("number"))
 _INSERT_LINES = insert(_lines)
 
 
@@ -138,6 +139,7 @@ def create_order(ctx: Context, data: OrderCreateIn) -> OrderOut:
     # whole unit of work back, so a refused order leaves nothing behind (but an unused id).
     order_id = session.execute(_INSERT_ORDER, row).inserted_primary_key[0]
     number = order_number(order_id, now)
+    session.execute(_SET_NUMBER, {"order_id": order_id, "number": number})
     session.execute(_INSERT_LINES, [{"order_id": order_id, **ln} for ln in lines])
     promotion.record_order(ctx, quote, order_id)  # promotion uses, the coupon used, points redeemed
     _post(ctx, order_id, number, warehouse_id, inventory.RESERVE,
@@ -155,7 +157,7 @@ def create_order(ctx: Context, data: OrderCreateIn) -> OrderOut:
 # --- reading orders ----------------------------------------------------------------------
 
 def _load(session: Session, ref: int | str, *, lock: bool = False) -> SalesOrder:
-    """The order with this id or number (the number carries the id: no index on it is needed)."""
+    """The order with this id or number (the number carries the id: read by the primary key)."""
     digits = isinstance(ref, str) and ref.isascii() and ref.isdigit()
     order_id = ref if isinstance(ref, int) else int(ref) if digits else order_id_from_number(ref)
     if order_id is not None and order_id > 2_147_483_647:
@@ -167,7 +169,7 @@ def _load(session: Session, ref: int | str, *, lock: bool = False) -> SalesOrder
             query = query.with_for_update()
         order = session.scalars(query).one_or_none()
     if order is not None and isinstance(ref, str) and not digits and order.number != ref:
-        order = None  # the id exists but the date in the number is not its date
+        order = None  # the id exists but it is not that order's number
     if order is None:
         raise NotFound(f"order {ref} does not exist", details=[{"field": "order", "message": "no such order"}])
     return order
