@@ -30,6 +30,7 @@ class Cache(Protocol):
     def set(self, key: str, value: str, ttl: int) -> None: ...
     def delete(self, *keys: str) -> None: ...
     def incr(self, key: str, ttl: int) -> int: ...
+    def incr_many(self, keys: list[str], ttl: int) -> list[int]: ...
     def ttl(self, key: str) -> int: ...
     def ping(self) -> None: ...
 
@@ -88,6 +89,9 @@ class MemoryCache:
                 self._make_room(key)
             self._data[key] = (str(value), expires)
             return value
+
+    def incr_many(self, keys: list[str], ttl: int) -> list[int]:
+        return [self.incr(key, ttl) for key in keys]
 
     def ttl(self, key: str) -> int:
         with self._lock:
@@ -362,6 +366,18 @@ class RedisCache:
             return value
 
         return self._call(on_redis, lambda: self._local.incr(key, ttl))
+
+    def incr_many(self, keys: list[str], ttl: int) -> list[int]:
+        """Add one to each counter in one round trip (counters that live one window: rate limits).
+        Each key's expiry is set to ``ttl`` at every count; the window is in its name."""
+        def on_redis() -> list[int]:
+            pipe = self._redis.pipeline(transaction=False)
+            for key in keys:
+                pipe.incr(self._prefix + key)
+                pipe.expire(self._prefix + key, ttl)
+            return [int(v) for v in pipe.execute()[::2]]
+
+        return self._call(on_redis, lambda: self._local.incr_many(keys, ttl))
 
     def ttl(self, key: str) -> int:
         def on_redis() -> int:

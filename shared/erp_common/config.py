@@ -71,6 +71,36 @@ mysql mariadb redis erp erp123 openfaas
 
 
 @dataclass(frozen=True)
+class RateLimits:
+    """Requests per window and class (sign-in, write, read) for one user; an address gets
+    ``address_factor`` times as many (a shop's tills share one address). 0 turns a class off."""
+
+    window: int = 60
+    per_user: dict[str, int] = field(default_factory=lambda: {"sign-in": 30, "write": 600, "read": 1800})
+    address_factor: int = 20
+
+    def per_address(self, kind: str) -> int:
+        return self.per_user.get(kind, 0) * self.address_factor
+
+
+def parse_rate_limits(text: str, window: int) -> RateLimits:
+    """``ERP_RATE_LIMITS`` such as ``sign-in=30,write=600,read=1800,address-factor=20``."""
+    limits = RateLimits(window=window)
+    per_user, factor = dict(limits.per_user), limits.address_factor
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        name, _, value = part.partition("=")
+        name = name.strip()
+        if name not in (*per_user, "address-factor") or not value.strip().isascii() or not value.strip().isdigit():
+            raise ConfigError(f"ERP_RATE_LIMITS: {part!r} is not one of sign-in=N, write=N, read=N, "
+                              "address-factor=N (whole numbers)")
+        if name == "address-factor":
+            factor = max(1, int(value))
+        else:
+            per_user[name] = int(value)
+    return RateLimits(window=window, per_user=per_user, address_factor=factor)
+
+
+@dataclass(frozen=True)
 class Settings:
     env: str = "development"
     debug: bool = False
@@ -88,6 +118,7 @@ class Settings:
     login_lock_seconds: int = 300
     db_pool_size: int = 20  # erp run serves 16 request threads; a container 4
     db_lock_wait_seconds: int = 3  # how long a statement waits for a row lock (SQLite: the write lock)
+    rate_limits: RateLimits = field(default_factory=RateLimits)
     cache_prefix: str = "erp:"
     unpaid_order_minutes: int = 30
     # A purchaser approves purchase orders up to this total; above it a manager must.
@@ -295,6 +326,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
     lock_seconds = number("ERP_LOGIN_LOCK_SECONDS", 300, 1)
     pool_size = number("ERP_DB_POOL_SIZE", 20, 1)
     lock_wait = number("ERP_DB_LOCK_WAIT_SECONDS", 3, 1)
+    rate_limits = parse_rate_limits(env.get("ERP_RATE_LIMITS", ""), number("ERP_RATE_WINDOW_SECONDS", 60, 1))
     unpaid_minutes = number("ERP_UNPAID_ORDER_MINUTES", 30, 0)
     try:
         approval_limit = Decimal(env.get("ERP_PURCHASER_APPROVAL_LIMIT", "5000.00"))
@@ -330,6 +362,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         login_lock_seconds=lock_seconds,
         db_pool_size=pool_size,
         db_lock_wait_seconds=lock_wait,
+        rate_limits=rate_limits,
         cache_prefix=env.get("ERP_CACHE_PREFIX", "erp:"),
         unpaid_order_minutes=unpaid_minutes,
         purchaser_approval_limit=approval_limit,

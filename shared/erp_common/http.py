@@ -22,7 +22,7 @@ from typing import Any
 from pydantic import BaseModel, TypeAdapter, ValidationError
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, OperationalError
 
-from . import db, domains, events, idempotency, uow
+from . import db, domains, events, idempotency, ratelimit, uow
 from .auth import authenticate
 from .config import get_settings
 from .context import Caller, Context, Principal
@@ -177,6 +177,8 @@ def dispatch(op: Operation, event: Any, path: str | None = None) -> dict[str, An
                 headers={"Allow": ", ".join(op.methods)},
             )
         principal = _authorise(op, event)
+        address = ratelimit.client_address(_header(event, "X-Forwarded-For"), getattr(event, "remote_addr", None))
+        ratelimit.check(op, principal.user_id if principal else None, address)
         if op.topic:
             return _consume(op, _event_id(event), request_id)
         key = _header(event, idempotency.HEADER) if op.idempotent else None

@@ -42,6 +42,7 @@ class Event:
         self.method = request.method
         self.query = request.args
         self.path = request.path
+        self.remote_addr = request.remote_addr  # the peer: the gateway or watchdog (X-Forwarded-For has the client)
 
 
 class Context:

@@ -22,6 +22,8 @@ def use_database(name: str, backend: str | None = None) -> str:
     """Point the process at a fresh database ``name`` (MariaDB unless ERP_BENCH_BACKEND=embedded)."""
     backend = backend or os.environ.get("ERP_BENCH_BACKEND", "services")
     os.environ.setdefault("JWT_SECRET_KEY", "bench-secret-" + "b" * 40)
+    # The benches send thousands of requests a second from one address: no rate limit in the way.
+    os.environ.setdefault("ERP_RATE_LIMITS", "sign-in=0,write=0,read=0")
     os.environ.setdefault("ERP_SECRETS_DIR", tempfile.mkdtemp(prefix="erp-bench-secrets-"))
     if backend == "services":
         import pymysql

@@ -168,6 +168,11 @@ class Gateway:
         call_id = environ.get("HTTP_X_CALL_ID") or str(uuid.uuid4())
         inner = dict(environ)
         inner["HTTP_X_CALL_ID"] = call_id
+        # As the OpenFaaS gateway's proxy does: the client's address appended to X-Forwarded-For.
+        peer = environ.get("REMOTE_ADDR")
+        if peer:
+            forwarded = environ.get("HTTP_X_FORWARDED_FOR")
+            inner["HTTP_X_FORWARDED_FOR"] = f"{forwarded}, {peer}" if forwarded else peer
         inner["SCRIPT_NAME"] = f"/function/{name}"
         inner["PATH_INFO"] = "/" + rest
         started = time.perf_counter()
