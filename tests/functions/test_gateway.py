@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, HTTPServer
@@ -320,3 +321,46 @@ class TestErrorsKeepTheirShape:
             assert response.status_code == 404, path
             detail = response.json()["error"]["details"][0]
             assert detail["field"] and detail["message"], (path, detail)
+
+
+class TestWhatTheGatewayLetsThrough:
+    """/system/* behind basic auth beyond loopback (as OpenFaaS's gateway); callbacks only to allowed hosts."""
+
+    @pytest.fixture
+    def guarded(self, database):
+        from werkzeug.test import Client
+
+        from erp_local.gateway import Gateway
+
+        gateway = Gateway(ROOT / "stack.yml", templates_dir=ROOT / "templates", schedules=False,
+                          events_enabled=False, system_password="s3cret-pw")
+        yield Client(gateway)
+        gateway.close()
+
+    def test_the_system_api_needs_basic_auth_when_the_gateway_has_a_password(self, guarded):
+        import base64
+
+        refused = guarded.get("/system/functions")
+        assert refused.status_code == 401 and refused.headers["WWW-Authenticate"].startswith("Basic")
+        assert refused.json["error"]["details"][0]["field"] == "Authorization"
+        wrong = base64.b64encode(b"admin:nope").decode()
+        assert guarded.get("/system/functions", headers={"Authorization": f"Basic {wrong}"}).status_code == 401
+        right = base64.b64encode(b"admin:s3cret-pw").decode()
+        assert guarded.get("/system/functions", headers={"Authorization": f"Basic {right}"}).status_code == 200
+        assert guarded.get("/healthz").status_code == 200  # what OpenFaaS leaves open stays open
+
+    def test_erp_run_beyond_loopback_makes_a_password(self, monkeypatch, capsys):
+        from erp_local.cli import guard_system_api
+
+        monkeypatch.delenv("ERP_GATEWAY_PASSWORD", raising=False)
+        guard_system_api("127.0.0.1")
+        assert "ERP_GATEWAY_PASSWORD" not in os.environ
+        guard_system_api("0.0.0.0")
+        password = os.environ["ERP_GATEWAY_PASSWORD"]
+        assert len(password) >= 20 and password in capsys.readouterr().err
+
+    def test_callbacks_go_only_to_allowed_hosts(self, client):
+        refused = client.post("/async-function/user-login", json={},
+                              headers={"X-Callback-Url": "http://169.254.169.254/latest/meta-data"})
+        assert refused.status_code == 400 and refused.json()["error"]["code"] == "callback_not_allowed"
+        assert refused.json()["error"]["details"][0]["field"] == "X-Callback-Url"

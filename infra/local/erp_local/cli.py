@@ -6,6 +6,7 @@ import argparse
 import importlib.util
 import logging
 import os
+import secrets
 import signal
 import sys
 import time
@@ -127,9 +128,24 @@ def cmd_stack(args: argparse.Namespace) -> int:
 
 
 def build_gateway(stack: str, *, schedules: bool = True):
-    from .gateway import Gateway
+    from .gateway import LOOPBACK, Gateway
 
-    return Gateway(Path(stack), templates_dir=ROOT / "templates", schedules=schedules)
+    hosts = frozenset(h.strip() for h in os.environ.get("ERP_CALLBACK_HOSTS", "").split(",") if h.strip())
+    return Gateway(Path(stack), templates_dir=ROOT / "templates", schedules=schedules,
+                   system_password=os.environ.get("ERP_GATEWAY_PASSWORD") or None,
+                   callback_hosts=hosts or LOOPBACK)
+
+
+def guard_system_api(host: str) -> None:
+    """Listening beyond loopback, the system API needs basic auth, as OpenFaaS's does: with the
+    password in ERP_GATEWAY_PASSWORD, or one made now and printed once (before any worker forks)."""
+    from .gateway import LOOPBACK
+
+    if host in LOOPBACK or os.environ.get("ERP_GATEWAY_PASSWORD"):
+        return
+    os.environ["ERP_GATEWAY_PASSWORD"] = secrets.token_urlsafe(18)
+    print(f"erp: {host} is beyond loopback: /system/* needs basic auth as admin with the password "
+          f"{os.environ['ERP_GATEWAY_PASSWORD']} (set ERP_GATEWAY_PASSWORD to choose it)", file=sys.stderr)
 
 
 def check_workers(workers: int, redis_url: str) -> None:
@@ -359,6 +375,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     # Redeliveries from job-relay-events go through this gateway unless GATEWAY_URL says otherwise.
     os.environ.setdefault("GATEWAY_URL", f"http://127.0.0.1:{args.port}")
+    guard_system_api(args.host)
     started = time.monotonic()
     settings = _settings(bootstraps_admin=True)
     check_workers(args.workers, settings.redis_url)

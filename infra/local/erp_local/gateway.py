@@ -13,6 +13,7 @@ and the seed-style paths ``/<service>/<op>``, ``/health``, ``/<service>/health``
 from __future__ import annotations
 
 import asyncio
+import hmac
 import importlib.util
 import json
 import logging
@@ -26,6 +27,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from types import ModuleType
 from typing import Any
+from urllib.parse import urlsplit
 
 from croniter import croniter
 from werkzeug.test import EnvironBuilder, run_wsgi_app
@@ -41,6 +43,7 @@ from .stack import FunctionSpec, Stack, load_stack
 from .system_api import SystemAPI, resolve_name
 
 log = logging.getLogger("erp.gateway")
+LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
 ROOT = Path(__file__).resolve().parents[3]
 WSGIApp = Callable[[dict, Callable], Iterable[bytes]]
 
@@ -67,8 +70,13 @@ class Gateway:
     """A WSGI application standing in for the OpenFaaS gateway and its connectors."""
 
     def __init__(self, stack: Stack | str | Path, *, templates_dir: Path | None = None, workers: int = 8,
-                 schedules: bool = True, events_enabled: bool = True) -> None:
+                 schedules: bool = True, events_enabled: bool = True, system_password: str | None = None,
+                 callback_hosts: frozenset[str] = LOOPBACK) -> None:
         self.stack = stack if isinstance(stack, Stack) else load_stack(stack)
+        # As the OpenFaaS gateway: /system/* behind basic auth (user "admin") when it has a password,
+        # which ``erp run`` gives it whenever it listens beyond the loopback interface.
+        self.system_password = system_password
+        self.callback_hosts = callback_hosts
         self.templates_dir = templates_dir or self.stack.path.parent / "templates"
         self.executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="gateway-bg")
         self.functions: dict[str, FunctionSpec] = dict(self.stack.functions)
@@ -132,6 +140,10 @@ class Gateway:
         if parts == ["health"]:
             return self.system.health()
         if head == "system":
+            if not self._system_allowed(request):
+                return _json(401, error_body("unauthorized", "the system API needs the gateway's basic auth",
+                                             [{"field": "Authorization", "message": "basic auth as admin"}]),
+                             {"WWW-Authenticate": 'Basic realm="erp-gateway"'})
             return self.system.route(request, parts[1:])
         if head == "docs":
             return self._docs(parts[1:], None)
@@ -202,6 +214,13 @@ class Gateway:
 
     # --- async invocation -------------------------------------------------------------
 
+    def _system_allowed(self, request: Request) -> bool:
+        if self.system_password is None:
+            return True
+        given = request.authorization
+        return bool(given and given.type == "basic" and given.username == "admin"
+                    and hmac.compare_digest((given.password or "").encode(), self.system_password.encode()))
+
     def _async(self, name: str, rest: str, environ: dict) -> Response:
         request = Request(environ)
         if request.method != "POST":
@@ -213,6 +232,11 @@ class Gateway:
         headers = {k: v for k, v in request.headers.items() if k.lower() not in ("content-length", "host")}
         headers["X-Call-Id"] = call_id
         callback = request.headers.get("X-Callback-Url")
+        if callback and urlsplit(callback).hostname not in self.callback_hosts:
+            # The result of a call goes only where the operator allows (ERP_CALLBACK_HOSTS): not to any
+            # address a caller names, which would make the gateway a proxy into the network.
+            return _error(400, "callback_not_allowed", f"callbacks go only to {', '.join(sorted(self.callback_hosts))}"
+                          " (ERP_CALLBACK_HOSTS)", "X-Callback-Url")
         query = request.query_string.decode()
         path = rest + (f"?{query}" if query else "")
         self.executor.submit(self._run_async, name, path, body, headers, callback, call_id)
