@@ -28,6 +28,7 @@ def _configure_environment() -> dict[str, str]:
         # The suite sends thousands of requests a minute from one address as a few users: limits far
         # above that (tests/functions/test_rate_limits.py sets low ones to test them).
         "ERP_RATE_LIMITS": "sign-in=100000,write=100000,read=100000",
+        "ERP_LOGIN_ADDRESS_FACTOR": "100000",
         "JWT_SECRET_KEY": TEST_JWT_SECRET,
         "ERP_ADMIN_PASSWORD": ADMIN_PASSWORD,
         "ERP_SECRETS_DIR": tempfile.mkdtemp(prefix="erp-secrets-"),

@@ -116,9 +116,13 @@ class Settings:
     data_dir: str = "var"
     login_max_failures: int = 5
     login_lock_seconds: int = 300
+    login_address_factor: int = 20  # one address may try sign-ins this many times a username's allowance
     db_pool_size: int = 20  # erp run serves 16 request threads; a container 4
     db_lock_wait_seconds: int = 3  # how long a statement waits for a row lock (SQLite: the write lock)
     rate_limits: RateLimits = field(default_factory=RateLimits)
+    # When set, functions called by the connectors (jobs, event consumers) want it in X-Connector-Secret
+    # (or an administrator's token): for deployments whose connectors can send it (erp run's do).
+    connector_secret: str = ""
     cache_prefix: str = "erp:"
     unpaid_order_minutes: int = 30
     # A purchaser approves purchase orders up to this total; above it a manager must.
@@ -324,6 +328,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
     expire = number("JWT_EXPIRE_MINUTES", 30, 1)
     max_failures = number("ERP_LOGIN_MAX_FAILURES", 5, 1)
     lock_seconds = number("ERP_LOGIN_LOCK_SECONDS", 300, 1)
+    address_factor = number("ERP_LOGIN_ADDRESS_FACTOR", 20, 1)
     pool_size = number("ERP_DB_POOL_SIZE", 20, 1)
     lock_wait = number("ERP_DB_LOCK_WAIT_SECONDS", 3, 1)
     rate_limits = parse_rate_limits(env.get("ERP_RATE_LIMITS", ""), number("ERP_RATE_WINDOW_SECONDS", 60, 1))
@@ -360,9 +365,11 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         data_dir=data_dir,
         login_max_failures=max_failures,
         login_lock_seconds=lock_seconds,
+        login_address_factor=address_factor,
         db_pool_size=pool_size,
         db_lock_wait_seconds=lock_wait,
         rate_limits=rate_limits,
+        connector_secret=pick("connector_secret", "ERP_CONNECTOR_SECRET", "erp-connector-secret", ""),
         cache_prefix=env.get("ERP_CACHE_PREFIX", "erp:"),
         unpaid_order_minutes=unpaid_minutes,
         purchaser_approval_limit=approval_limit,

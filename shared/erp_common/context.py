@@ -42,6 +42,7 @@ class Caller:
     principal: Principal | None
     request_id: str
     operation: str
+    client_address: str | None = None  # where an HTTP request came from (throttling by address)
 
     @property
     def actor(self) -> str:

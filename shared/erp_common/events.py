@@ -526,7 +526,8 @@ def deliver_through_gateway(function: str, topic: str, payload: bytes) -> int:
         f"{get_settings().gateway_url}/function/{function}",
         data=payload,
         method="POST",
-        headers={"Content-Type": "application/json", "X-Topic": topic, "X-Connector": "erp-redelivery"},
+        headers={"Content-Type": "application/json", "X-Topic": topic, "X-Connector": "erp-redelivery",
+                 **({"X-Connector-Secret": secret} if (secret := get_settings().connector_secret) else {})},
     )
     try:
         with urllib.request.urlopen(request, timeout=10) as response:

@@ -10,6 +10,7 @@ the one shape ``{"error": {"code", "message", "details"}}``.
 """
 from __future__ import annotations
 
+import hmac
 import importlib
 import json
 import logging
@@ -34,6 +35,7 @@ from .errors import (
     MethodNotAllowed,
     NotFound,
     ServiceUnavailable,
+    Unauthorized,
     ValidationFailed,
     error_body,
 )
@@ -150,8 +152,10 @@ def read_input(op: Operation, event: Any, path: str) -> tuple[BaseModel | None, 
 
 
 def _authorise(op: Operation, event: Any) -> Principal | None:
-    if op.roles in (PUBLIC, CONNECTOR):
+    if op.roles == PUBLIC:
         return None
+    if op.roles == CONNECTOR:
+        return _connector(op, event)
     principal = authenticate(_header(event, "Authorization"))
     if op.roles != SIGNED_IN and not principal.has_any(op.roles):  # type: ignore[arg-type]
         raise Forbidden(
@@ -159,6 +163,20 @@ def _authorise(op: Operation, event: Any) -> Principal | None:
             details=[{"required_roles": sorted(op.roles), "your_roles": sorted(principal.roles)}],
         )
     return principal
+
+
+def _connector(op: Operation, event: Any) -> Principal | None:
+    """Who calls a connector's function (a job, an event consumer): a signed-in user when a token is
+    sent (an administrator may run a job again at once), else the connector. With a connector secret
+    set, an anonymous call must carry it."""
+    token = _header(event, "Authorization")
+    if token:
+        return authenticate(token)
+    secret = get_settings().connector_secret
+    if secret and not hmac.compare_digest((_header(event, "X-Connector-Secret") or "").encode(), secret.encode()):
+        raise Unauthorized(f"{op.name} is called by its connector: send X-Connector-Secret or sign in",
+                           details=[{"field": "X-Connector-Secret", "message": "missing or wrong"}])
+    return None
 
 
 # --- dispatch ----------------------------------------------------------------------------
@@ -188,7 +206,7 @@ def dispatch(op: Operation, event: Any, path: str | None = None) -> dict[str, An
         req_hash = ""
         if key is not None:  # what a retry with the same key must repeat
             req_hash = idempotency.request_hash(method, path, json.dumps(payload, sort_keys=True, default=str))
-        return _run(op, data, principal, request_id, key, req_hash)
+        return _run(op, data, principal, request_id, key, req_hash, address)
     except ErpError as err:
         return error_response(err, request_id)
     except IntegrityError as exc:
@@ -238,8 +256,9 @@ def _run(
     request_id: str,
     key: str | None,
     req_hash: str,
+    address: str | None = None,
 ) -> dict[str, Any]:
-    caller = Caller(principal=principal, request_id=request_id, operation=op.name)
+    caller = Caller(principal=principal, request_id=request_id, operation=op.name, client_address=address)
     headers = {"X-Request-Id": request_id}
     if not op.transactional:  # a scheduled job: it opens the units of work it needs itself
         result = op.handler(caller, data) if op.input is not None else op.handler(caller)
@@ -363,7 +382,7 @@ def pack_operations(service: str, domain_names: tuple[str, ...] = ()) -> dict[st
 
 def due_jobs(ops: Mapping[str, Operation], moment: datetime) -> list[Operation]:
     """The scheduled jobs among ``ops`` whose cron expression matches ``moment``'s minute."""
-    from croniter import croniter  # in the images that run schedules only (the CE job pack)
+    from croniter import croniter
 
     return [op for op in ops.values() if op.schedule and croniter.match(op.schedule, moment)]
 

@@ -364,3 +364,55 @@ class TestWhatTheGatewayLetsThrough:
                               headers={"X-Callback-Url": "http://169.254.169.254/latest/meta-data"})
         assert refused.status_code == 400 and refused.json()["error"]["code"] == "callback_not_allowed"
         assert refused.json()["error"]["details"][0]["field"] == "X-Callback-Url"
+
+
+class TestJobsRunOncePerPeriod:
+    """Anyone can reach a job's function (the connectors send no token): a repeat inside the period of
+    its cron expression is skipped and logged, with no run row; a manager may run it again at once."""
+
+    def test_a_repeat_in_the_period_is_skipped_and_a_manager_runs_it_now(self, client, make_user):
+        from sqlalchemy import func, select
+
+        from erp_common.db import transaction
+        from erp_common.jobs.models import JobRun
+
+        def runs() -> int:
+            with transaction(readonly=True) as session:
+                return session.scalar(select(func.count()).select_from(JobRun).where(JobRun.job == "job-relay-events"))
+
+        client.post("/function/job-relay-events")  # this minute's run (unless one ran already)
+        before = runs()
+        repeats = [client.post("/function/job-relay-events").json() for _ in range(3)]
+        assert [r["status"] for r in repeats] == ["skipped"] * 3 and all(r["id"] is None for r in repeats)
+        assert repeats[0]["summary"]["reason"] == "already ran in this period"
+        assert runs() == before  # no run row for a skipped call
+        cashier = auth(make_user("cashier")[1])
+        assert client.post("/function/job-relay-events", headers=cashier).json()["status"] == "skipped"
+        manager = auth(make_user("manager")[1])
+        forced = client.post("/function/job-relay-events", headers=manager).json()
+        assert forced["status"] == "succeeded" and forced["id"] and runs() == before + 1
+        assert client.post("/function/job-relay-events", headers={"Authorization": "Bearer forged"}).status_code == 401
+
+    def test_the_period_is_the_cron_expression_s(self):
+        from datetime import datetime, timezone
+
+        from erp_common.jobs.services import period_start
+
+        at = datetime(2026, 12, 2, 15, 7, 42, tzinfo=timezone.utc)
+        assert period_start("* * * * *", at) == at.replace(second=0)
+        assert period_start("0 2 * * *", at) == datetime(2026, 12, 2, 2, 0, tzinfo=timezone.utc)
+        assert period_start("0 2 * * *", datetime(2026, 12, 2, 1, 59, tzinfo=timezone.utc)) == \
+            datetime(2026, 12, 1, 2, 0, tzinfo=timezone.utc)
+        assert period_start("0 * * * *", at) == at.replace(minute=0, second=0)
+
+    def test_with_a_connector_secret_an_anonymous_call_must_carry_it(self, client, monkeypatch):
+        from dataclasses import replace
+
+        from erp_common import config
+
+        settings = config.get_settings()
+        monkeypatch.setattr("erp_common.http.get_settings", lambda: replace(settings, connector_secret="c0nnect"))
+        refused = client.post("/function/job-relay-events")
+        assert refused.status_code == 401 and refused.json()["error"]["details"][0]["field"] == "X-Connector-Secret"
+        allowed = client.post("/function/job-relay-events", headers={"X-Connector-Secret": "c0nnect"})
+        assert allowed.status_code == 200

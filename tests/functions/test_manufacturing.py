@@ -343,7 +343,7 @@ class TestReplenish:
         for sku in (a, b):
             put_stock(sku, 3)
             ok(post(client, boss, "stock-threshold", {"sku": sku, "threshold": 5}))
-        run = ok(client.post("/function/job-replenish"))
+        run = ok(client.post("/function/job-replenish", headers=auth(admin_token)))
         assert run["status"] == "succeeded"
         ordered = client.get("/function/po-list", params={"sku": a, "status": "draft"}, headers=auth(boss)).json()
         assert ordered["total"] == 1
@@ -352,7 +352,7 @@ class TestReplenish:
             supplier["id"], "7", "2.00")  # back to twice the threshold: 10 - 3
         assert {"sku_id": b, "sku_code": b_code, "warehouse_id": po["warehouse_id"], "qty": "7"} in \
             run["summary"]["suggestions"]
-        ok(client.post("/function/job-replenish"))
+        ok(client.post("/function/job-replenish", headers=auth(admin_token)))
         assert client.get("/function/po-list", params={"sku": a}, headers=auth(boss)).json()["total"] == 1
         runs = ok(client.get("/function/job-run-list", params={"job": "job-replenish"}, headers=auth(admin_token)))
         assert runs["total"] >= 2 and runs["items"][0]["status"] == "succeeded"

@@ -159,7 +159,7 @@ class TestGetListUpdate:
 
 
 class TestTiers:
-    def test_read_set_and_recompute(self, client, cashier, marketing):
+    def test_read_set_and_recompute(self, client, cashier, marketing, admin_token):
         tiers = [{"code": "normal", "name": "Normal", "threshold": "0", "discount_rate": "0"},
                  {"code": "silver", "name": "Silver", "threshold": "100", "discount_rate": "0.03"},
                  {"code": "gold", "name": "Gold", "threshold": "1000", "discount_rate": "0.05"}]
@@ -177,7 +177,7 @@ class TestTiers:
 
             with transaction() as session:
                 session.execute(update(Member).where(Member.id == rich["id"]).values(lifetime_spend=1500))
-            run = client.post("/function/job-member-tiers").json()
+            run = client.post("/function/job-member-tiers", headers=auth(admin_token)).json()
             assert run["status"] == "succeeded", run
             assert member(client, cashier, rich["id"])["tier"] == "gold"
         finally:
@@ -326,7 +326,7 @@ class TestPointsFromOrders:
         assert _points(client, cashier, created["id"]) == 0
         assert _ledger(created["id"]) == [("earn", 300), ("redeem", -250), ("reverse", -50)]
 
-    def test_expire_job_takes_the_old_unspent_points_only(self, client, cashier):
+    def test_expire_job_takes_the_old_unspent_points_only(self, client, cashier, admin_token):
         from sqlalchemy import update
 
         from erp_common import uow
@@ -350,11 +350,11 @@ class TestPointsFromOrders:
             session.execute(update(PointsEntry).where(PointsEntry.member_id == created["id"],
                                                       PointsEntry.origin == "old")
                             .values(expires_at=utcnow() - timedelta(seconds=1)))
-        run = client.post("/function/job-expire-points").json()
+        run = client.post("/function/job-expire-points", headers=auth(admin_token)).json()
         assert run["status"] == "succeeded" and run["processed"] >= 70
         assert _points(client, cashier, created["id"]) == 40
         assert _ledger(created["id"])[-1] == ("expire", -70)
-        again = client.post("/function/job-expire-points").json()
+        again = client.post("/function/job-expire-points", headers=auth(admin_token)).json()
         assert again["status"] == "succeeded"
         assert _points(client, cashier, created["id"]) == 40
 

@@ -236,7 +236,8 @@ class TestCoupons:
                                                               "status": "expired"}, headers=auth(cashier)).json()
         assert expired["total"] == 1
 
-    def test_the_expiry_job_marks_old_coupons_expired_and_issue_retries_issue_once(self, client, marketing, cashier):
+    def test_the_expiry_job_marks_old_coupons_expired_and_issue_retries_issue_once(self, client, marketing, cashier,
+                                                                                    admin_token):
         from sqlalchemy import update
 
         from erp_common.db import transaction
@@ -256,7 +257,7 @@ class TestCoupons:
         with transaction() as session:
             session.execute(update(Coupon).where(Coupon.member_id == member).values(
                 expires_at=datetime.now(timezone.utc) - timedelta(seconds=1)))
-        run = client.post("/function/job-expire-coupons").json()
+        run = client.post("/function/job-expire-coupons", headers=auth(admin_token)).json()
         assert run["status"] == "succeeded" and run["processed"] >= 2
         with transaction() as session:
             from sqlalchemy import select

@@ -67,12 +67,14 @@ def test_the_client_address_is_the_one_the_nearest_proxy_added():
 
 
 @pytest.fixture
-def limited_gateway(database):
+def limited_gateway(database, request):
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     env = {**os.environ, "ERP_RATE_LIMITS": "sign-in=2,read=3,write=3,address-factor=2",
            "ERP_CACHE_PREFIX": f"rate-{port}:"}
+    if request.param == "sign-in":  # sign-in throttling by address, across usernames: 5 x 2 = 10 attempts
+        env.update({"ERP_RATE_LIMITS": "sign-in=0", "ERP_LOGIN_ADDRESS_FACTOR": "2"})
     process = subprocess.Popen(
         [sys.executable, "-m", "erp_local.cli", "run", "--port", str(port), "--threads", "4", "--no-migrate"],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -94,6 +96,7 @@ def limited_gateway(database):
         process.communicate(timeout=30)
 
 
+@pytest.mark.parametrize("limited_gateway", ["rates"], indirect=True)
 def test_over_http_429_with_retry_after_per_user_and_per_address(limited_gateway, make_user):
     http = httpx.Client(base_url=limited_gateway, timeout=30)
     window_left = 60 - time.time() % 60
@@ -114,3 +117,16 @@ def test_over_http_429_with_retry_after_per_user_and_per_address(limited_gateway
               for _ in range(5)]
     assert logins == [200, 200, 200, 200, 429]
     assert http.post("/function/job-relay-events").status_code == 200  # the connectors' functions: not limited
+
+
+@pytest.mark.parametrize("limited_gateway", ["sign-in"], indirect=True)
+def test_sign_ins_are_throttled_by_address_across_usernames(limited_gateway):
+    """One password tried on many accounts from one address: the address is locked after its allowance,
+    counted before the password is checked, whatever the usernames."""
+    http = httpx.Client(base_url=limited_gateway, timeout=30)
+    statuses = [http.post("/function/user-login", json={"username": f"sprayed{i}", "password": "Summer2026!"})
+                .status_code for i in range(12)]
+    assert statuses == [401] * 10 + [429] * 2
+    locked = http.post("/function/user-login", json={"username": "admin", "password": ADMIN_PASSWORD})
+    assert locked.status_code == 429 and locked.json()["error"]["details"][0]["field"] == "client"
+    assert int(locked.headers["Retry-After"]) > 0

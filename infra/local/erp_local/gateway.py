@@ -57,6 +57,12 @@ def _error(status: int, code: str, message: str, field: str, **extra: Any) -> Re
     return _json(status, error_body(code, message, [{"field": field, "message": message, **extra}]))
 
 
+def connector_headers() -> dict[str, str]:
+    """What this gateway's connectors send: the connector secret, when one is set."""
+    secret = get_settings().connector_secret
+    return {"X-Connector-Secret": secret} if secret else {}
+
+
 def _load_module(name: str, path: Path) -> ModuleType:
     spec = importlib.util.spec_from_file_location(name, path)
     if spec is None or spec.loader is None:
@@ -318,7 +324,8 @@ class Gateway:
     def _deliver(self, name: str, topic: str, payload: bytes) -> None:
         # As the connector SDK does: POST the raw message with X-Topic / X-Connector.
         status, _, body = self.call(name, body=payload, headers={
-            "Content-Type": "application/json", "X-Topic": topic, "X-Connector": "connector-sdk"})
+            "Content-Type": "application/json", "X-Topic": topic, "X-Connector": "connector-sdk",
+            **connector_headers()})
         if status >= 400:
             log.warning("delivery of %s to %s answered %d: %s", topic, name, status, body[:300])
 
@@ -338,7 +345,8 @@ class Gateway:
                 self.executor.submit(self.run_scheduled, name)
 
     def run_scheduled(self, name: str) -> int:
-        status, _, body = self.call(name, headers={"X-Topic": "cron-function", "X-Connector": "cron-connector"})
+        status, _, body = self.call(name, headers={"X-Topic": "cron-function", "X-Connector": "cron-connector",
+                                                   **connector_headers()})
         if status >= 400:
             log.warning("scheduled run of %s answered %d: %s", name, status, body[:300])
         return status

@@ -117,9 +117,7 @@ def _pack_handler(pack: Pack) -> str:
             f'handle = pack_handler("{pack.name}", ({domain_list}))\n')
 
 
-def _requirements(name: str, needs: str = "") -> str:
-    if needs:
-        return f"# {name} runs scheduled jobs by their cron expressions.\n{needs}\n"
+def _requirements(name: str) -> str:
     return f"# {name} needs nothing beyond the shared layer.\n"
 
 
@@ -343,8 +341,7 @@ def expected_files(root: Path) -> dict[Path, str]:
         files[root / "functions" / op.name / "requirements.txt"] = _requirements(op.name)
     for pack in packs:
         files[root / "packs" / pack.name / "handler.py"] = _pack_handler(pack)
-        files[root / "packs" / pack.name / "requirements.txt"] = _requirements(
-            pack.name, "croniter==7.0.0" if pack.scheduled else "")
+        files[root / "packs" / pack.name / "requirements.txt"] = _requirements(pack.name)
     readme = root / "README.md"
     files[readme] = readme_with_tables(readme.read_text(encoding="utf-8"), ops)
     return files

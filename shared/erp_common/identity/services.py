@@ -48,6 +48,13 @@ def login(caller: Caller, data: LoginIn) -> TokenOut:
         if attempt == settings.login_max_failures + 1:
             log.warning("sign-in for %r locked after %d attempts", data.username, settings.login_max_failures)
         _locked(cache.ttl(key) or settings.login_lock_seconds)
+    # And per address, across usernames (one password tried on many accounts), with room for a shop's
+    # tills behind one router: ERP_LOGIN_ADDRESS_FACTOR times a username's attempts in the same window.
+    if caller.client_address:
+        address_key = f"login:address:{caller.client_address}"
+        limit = settings.login_max_failures * settings.login_address_factor
+        if cache.incr(address_key, settings.login_lock_seconds) > limit:
+            _locked(cache.ttl(address_key) or settings.login_lock_seconds, whose="this address", field="client")
     # The slow hash check runs outside any unit of work: it holds no connection, and on SQLite
     # no write lock that every other writer would queue behind.
     def read(ctx: Context) -> tuple[int | None, str | None]:
@@ -76,12 +83,12 @@ def login(caller: Caller, data: LoginIn) -> TokenOut:
     return token
 
 
-def _locked(retry_after: int) -> None:
+def _locked(retry_after: int, *, whose: str = "this user", field: str = "username") -> None:
     raise TooManyRequests(
-        f"too many failed sign-ins for this user: try again in {retry_after} seconds",
+        f"too many sign-ins for {whose}: try again in {retry_after} seconds",
         code="login_locked",
         headers={"Retry-After": str(retry_after)},
-        details=[{"field": "username", "retry_after": retry_after}],
+        details=[{"field": field, "message": f"too many sign-ins for {whose}", "retry_after": retry_after}],
     )
 
 

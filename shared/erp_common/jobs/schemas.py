@@ -9,9 +9,9 @@ from ..schemas import Output, PageQuery, UtcDateTime
 
 
 class JobRunOut(Output):
-    id: int
+    id: int | None = Field(description="the run's row in the run log (null for a call skipped as a repeat)")
     job: str
-    status: str
+    status: str = Field(description="running, succeeded, failed; skipped: the job ran in this period already")
     started_at: UtcDateTime
     finished_at: UtcDateTime | None
     processed: int

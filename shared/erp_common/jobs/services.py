@@ -10,9 +10,11 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from .. import domains, uow
 from ..context import Caller, Context
@@ -40,20 +42,43 @@ def _out(run: JobRun) -> JobRunOut:
     )
 
 
+def period_start(schedule: str, moment: datetime) -> datetime:
+    """The start of the cron period ``moment`` falls in: the latest fire time at or before it."""
+    from croniter import croniter
+
+    at = moment.replace(second=0, microsecond=0)
+    return at if croniter.match(schedule, at) else croniter(schedule, at).get_prev(datetime)
+
+
 def run_job(caller: Caller, work: Callable[[], dict[str, Any]]) -> JobRunOut:
     """Run ``work`` as the job ``caller.operation`` and log the run; its result may carry ``processed``.
 
-    The work opens the units of work it needs (``uow.run(..., caller)``), so one bad item does
-    not undo the rest; the start and the end of the run are recorded in units of their own.
+    A scheduled job runs at most once per period of its cron expression, whoever calls it (the
+    cron connector, a second replica's, anyone: the function is reachable without a token): a repeat
+    inside the period is skipped (logged; no run row) and answers ``"status": "skipped"``. A
+    signed-in administrator or manager may run it again at once. The work opens the units of work
+    it needs (``uow.run(..., caller)``), so one bad item does not undo the rest; the start and the
+    end of the run are recorded in units of their own.
     """
+    op = REGISTRY.get(caller.operation)
+    forced = caller.principal is not None and caller.principal.has_any(frozenset({"manager"}))
+    now = utcnow()
+    period = period_start(op.schedule, now) if op is not None and op.schedule and not forced else None
 
     def start(ctx: Context) -> int:
-        run = JobRun(job=caller.operation, status="running", started_at=ctx.now, processed=0, summary="{}")
+        run = JobRun(job=caller.operation, status="running", started_at=ctx.now, processed=0, summary="{}",
+                     period_start=period)
         ctx.session.add(run)
         ctx.session.flush()
         return run.id
 
-    run_id = uow.run(start, caller)
+    try:
+        run_id = uow.run(start, caller)
+    except IntegrityError:  # this period's run was claimed by another call
+        log.info("job %s already ran in the period from %s: this call is skipped", caller.operation, period)
+        return JobRunOut(id=None, job=caller.operation, status="skipped", started_at=now, finished_at=now,
+                         processed=0, summary={"period_start": period, "reason": "already ran in this period"},
+                         error=None)
     status, result, error = "succeeded", {}, None
     try:
         result = work()
