@@ -149,3 +149,44 @@ def make_user(database):
 
 def unique(prefix: str = "x") -> str:
     return f"{prefix}{uuid.uuid4().hex[:10]}"
+
+
+class ErpRun:
+    """``erp run`` in a process of its own on a free port (``.url``), started with ``env`` over the
+    suite's environment, for tests that need a gateway of their own settings or one they can kill."""
+
+    def __init__(self, env: dict[str, str] | None = None, *args: str, migrate: bool = False) -> None:
+        import socket
+        import subprocess
+        import sys
+        import time
+
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        command = [sys.executable, "-m", "erp_local.cli", "run", "--port", str(self.port), "--threads", "8", *args]
+        if not migrate:
+            command.append("--no-migrate")
+        self.process = subprocess.Popen(command, env={**os.environ, **(env or {})}, stdout=subprocess.PIPE,
+                                        stderr=subprocess.STDOUT, text=True)
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(self.url + "/healthz", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            assert self.process.poll() is None, self.process.communicate()[0]
+            assert time.monotonic() < deadline, "erp run did not start"
+            time.sleep(0.1)
+
+    def stop(self) -> str:
+        """SIGTERM; what it printed."""
+        self.process.terminate()
+        return self.process.communicate(timeout=60)[0]
+
+    def crash(self) -> str:
+        """SIGKILL, as a crash would; what it printed."""
+        self.process.kill()
+        return self.process.communicate(timeout=30)[0]

@@ -8,53 +8,21 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import signal
-import socket
-import subprocess
-import sys
 import threading
 import time
 
 import httpx
 import pytest
 
-from tests.conftest import BACKEND, auth
+from tests.conftest import BACKEND, ErpRun, auth
 
 pytestmark = pytest.mark.skipif(BACKEND != "services", reason="proves the MariaDB + NATS deployment")
 ORDERS = 100
 
 
-class Gateway:
-    """``erp run`` on a free port, pointed at the test's NATS."""
-
-    def __init__(self, nats_url: str) -> None:
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            self.port = probe.getsockname()[1]
-        self.url = f"http://127.0.0.1:{self.port}"
-        env = {**os.environ, "NATS_URL": nats_url, "GATEWAY_URL": self.url}
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "erp_local.cli", "run", "--port", str(self.port), "--threads", "8",
-             "--no-migrate"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(self.url + "/healthz", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            assert self.process.poll() is None, self.process.communicate()[0]
-            assert time.monotonic() < deadline, "the gateway did not start"
-            time.sleep(0.1)
-
-    def crash(self) -> str:
-        self.process.send_signal(signal.SIGKILL)
-        return self.process.communicate(timeout=30)[0]
-
-    def stop(self) -> str:
-        self.process.terminate()
-        return self.process.communicate(timeout=60)[0]
+def Gateway(nats_url: str) -> ErpRun:  # noqa: N802 - reads as the gateway it starts
+    """``erp run`` on a free port, pointed at the test's NATS (redeliveries through itself)."""
+    return ErpRun({"NATS_URL": nats_url})
 
 
 class Subscriber:

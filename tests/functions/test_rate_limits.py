@@ -6,10 +6,6 @@ pick its own address with X-Forwarded-For.
 """
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
 import time
 
 import httpx
@@ -19,7 +15,7 @@ from erp_common import config, ratelimit
 from erp_common.cache import MemoryCache
 from erp_common.errors import ConfigError, TooManyRequests
 from erp_common.operations import REGISTRY
-from tests.conftest import ADMIN_PASSWORD, auth
+from tests.conftest import ADMIN_PASSWORD, ErpRun, auth
 
 
 def test_the_limits_are_read_from_the_setting():
@@ -68,32 +64,14 @@ def test_the_client_address_is_the_one_the_nearest_proxy_added():
 
 @pytest.fixture
 def limited_gateway(database, request):
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    env = {**os.environ, "ERP_RATE_LIMITS": "sign-in=2,read=3,write=3,address-factor=2",
-           "ERP_CACHE_PREFIX": f"rate-{port}:"}
+    env = {"ERP_RATE_LIMITS": "sign-in=2,read=3,write=3,address-factor=2", "ERP_CACHE_PREFIX": f"rate-{id(request)}:"}
     if request.param == "sign-in":  # sign-in throttling by address, across usernames: 5 x 2 = 10 attempts
         env.update({"ERP_RATE_LIMITS": "sign-in=0", "ERP_LOGIN_ADDRESS_FACTOR": "2"})
-    process = subprocess.Popen(
-        [sys.executable, "-m", "erp_local.cli", "run", "--port", str(port), "--threads", "4", "--no-migrate"],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    url = f"http://127.0.0.1:{port}"
+    gateway = ErpRun(env)
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(url + "/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert process.poll() is None, process.stdout.read() if process.stdout else ""
-            assert time.monotonic() < deadline
-            time.sleep(0.2)
-        yield url
+        yield gateway.url
     finally:
-        process.terminate()
-        process.communicate(timeout=30)
+        gateway.stop()
 
 
 @pytest.mark.parametrize("limited_gateway", ["rates"], indirect=True)

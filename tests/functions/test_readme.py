@@ -9,15 +9,11 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 import subprocess
-import sys
-import time
 
-import httpx
 import pytest
 
-from tests.conftest import BACKEND, ROOT
+from tests.conftest import BACKEND, ROOT, ErpRun
 
 pytestmark = pytest.mark.skipif(BACKEND != "embedded", reason="the README's quick start is the embedded default")
 
@@ -27,24 +23,10 @@ def readme_examples() -> list[str]:
 
 
 def test_the_readme_examples_run_in_order_from_an_empty_database(tmp_path):
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    url = f"http://127.0.0.1:{port}"
-    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'erp.sqlite3'}", "ERP_ADMIN_PASSWORD": "admin123",
+    env = {"DATABASE_URL": f"sqlite:///{tmp_path / 'erp.sqlite3'}", "ERP_ADMIN_PASSWORD": "admin123",
            "ERP_ENV": "development", "REDIS_URL": "", "NATS_URL": ""}
-    server = subprocess.Popen([sys.executable, "-m", "erp_local.cli", "run", "--port", str(port)], env=env,
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    gateway = ErpRun(env, migrate=True)  # a new database: migrated and given its admin, as `make run` does
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(url + "/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert server.poll() is None and time.monotonic() < deadline, "erp run did not start"
-            time.sleep(0.2)
         blocks = readme_examples()
         assert len(blocks) >= 10
         script = ["set -euo pipefail",
@@ -52,12 +34,11 @@ def test_the_readme_examples_run_in_order_from_an_empty_database(tmp_path):
                   'curl() { command curl --fail-with-body "$@"; echo; }']
         for number, block in enumerate(blocks, 1):
             script.append(f"echo '### README example {number}' >&2")
-            script.append(block.replace("http://127.0.0.1:8080", url).replace(".venv/bin/", f"{ROOT}/.venv/bin/"))
-        result = subprocess.run(["bash", "-c", "\n".join(script)], cwd=tmp_path, env=env, capture_output=True,
-                                text=True, timeout=240)
-        failed_at = result.stderr.strip().splitlines()
-        assert result.returncode == 0, (f"stopped after {[ln for ln in failed_at if ln.startswith('###')][-1:]}:\n"
-                                        f"{result.stdout[-3000:]}\n{result.stderr[-2000:]}")
+            script.append(block.replace("http://127.0.0.1:8080", gateway.url)
+                          .replace(".venv/bin/", f"{ROOT}/.venv/bin/"))
+        result = subprocess.run(["bash", "-c", "\n".join(script)], cwd=tmp_path, env={**os.environ, **env},
+                                capture_output=True, text=True, timeout=240)
+        reached = [ln for ln in result.stderr.strip().splitlines() if ln.startswith("###")][-1:]
+        assert result.returncode == 0, f"stopped after {reached}:\n{result.stdout[-3000:]}\n{result.stderr[-2000:]}"
     finally:
-        server.terminate()
-        server.communicate(timeout=60)
+        gateway.stop()

@@ -6,7 +6,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -14,35 +13,17 @@ import time
 import httpx
 import pytest
 
-from tests.conftest import ADMIN_PASSWORD, auth
+from tests.conftest import ADMIN_PASSWORD, ErpRun, auth
 
 
 @pytest.fixture
 def erp_on_own_redis(database, own_redis):
     """(gateway URL, the redis-server): ``erp run`` with REDIS_URL pointing at the test's own Redis."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    env = {**os.environ, "REDIS_URL": own_redis.url, "ERP_CACHE_PREFIX": "down:"}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "erp_local.cli", "run", "--port", str(port), "--threads", "4", "--no-migrate"],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    url = f"http://127.0.0.1:{port}"
+    gateway = ErpRun({"REDIS_URL": own_redis.url, "ERP_CACHE_PREFIX": "down:"})
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(url + "/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert process.poll() is None, process.stdout.read() if process.stdout else ""
-            assert time.monotonic() < deadline, "the gateway did not start"
-            time.sleep(0.2)
-        yield url, own_redis
+        yield gateway.url, own_redis
     finally:
-        process.terminate()
-        output = process.communicate(timeout=30)[0]
+        output = gateway.stop()
     assert "Traceback" not in output, output
 
 
