@@ -164,6 +164,10 @@ def load_event(session: Session, event_id: str) -> Envelope | None:
     return Envelope(row.id, row.occurred_at, cls.model_validate_json(row.data))
 
 
+def already_processed(session: Session, consumer: str, event_id: str) -> bool:
+    return session.get(ProcessedEvent, (consumer, event_id)) is not None
+
+
 def claim_event(session: Session, consumer: str, event_id: str) -> bool:
     """Record that ``consumer`` handles ``event_id`` in this transaction; False if it already did."""
     try:

@@ -39,7 +39,7 @@ from .errors import (
     ValidationFailed,
     error_body,
 )
-from .operations import CONNECTOR, PUBLIC, REGISTRY, SIGNED_IN, FileResult, Operation
+from .operations import CONNECTOR, PUBLIC, REGISTRY, SIGNED_IN, Accepted, FileResult, Operation
 from .schemas import iso_utc
 
 log = logging.getLogger("erp.http")
@@ -274,17 +274,20 @@ def _run(
                 return claimed.status_code, claimed.body, True
             record = claimed
         result = op.handler(ctx, data) if op.input is not None else op.handler(ctx)
+        status = op.status
         if isinstance(result, FileResult):
             ctx.session.flush()
             return op.status, result, False
-        if isinstance(result, BaseModel) and op.output is not None:
+        if isinstance(result, Accepted):  # handed on: 202, the body says where its progress is read
+            status, result = 202, result.body
+        if isinstance(result, BaseModel) and (op.output is not None or status == 202):
             body = result.model_dump_json()  # pydantic-core writes it: compact UTF-8, as json.dumps below
         else:
             body = json.dumps(_serialise(op, result), ensure_ascii=False, separators=(",", ":"))
         if record is not None:
-            idempotency.complete(record, op.status, body)
+            idempotency.complete(record, status, body)
         ctx.session.flush()
-        return op.status, body, False
+        return status, body, False
 
     # A read (GET) that is not idempotency-keyed writes nothing: no write lock on SQLite.
     status, body, replayed = uow.run(work, caller, readonly=op.readonly and key is None)
@@ -305,6 +308,8 @@ def _event_id(event: Any) -> str:
 
 def _consume(op: Operation, event_id: str, request_id: str) -> dict[str, Any]:
     """Handle a delivered event: look it up in the outbox, process it once, typed."""
+    if not op.transactional:
+        return _consume_in_steps(op, event_id, request_id)
 
     def work(ctx: Context) -> dict[str, Any]:
         stored = events.load_event(ctx.session, event_id)
@@ -321,6 +326,35 @@ def _consume(op: Operation, event_id: str, request_id: str) -> dict[str, Any]:
 
     caller = Caller(principal=None, request_id=request_id, operation=op.name)
     return json_response(200, uow.run(work, caller), {"X-Request-Id": request_id})
+
+
+def _consume_in_steps(op: Operation, event_id: str, request_id: str) -> dict[str, Any]:
+    """A consumer whose work is too long for one transaction (a large import): it gets the typed
+    event and the ``Caller``, runs its own units of work, and must be safe to run again and
+    concurrently (resuming from the progress it records); the event counts as processed when it
+    returns. A repeat delivery after that changes nothing."""
+    caller = Caller(principal=None, request_id=request_id, operation=op.name)
+
+    def load(ctx: Context) -> events.Envelope | None:
+        if events.already_processed(ctx.session, op.name, event_id):
+            return None
+        stored = events.load_event(ctx.session, event_id)
+        if stored is None:
+            raise NotFound(f"no event {event_id} in the outbox", code="unknown_event",
+                           details=[{"field": "id", "message": "no such event"}])
+        if stored.type != op.topic:
+            raise ValidationFailed.field("type", f"{op.name} consumes {op.topic}, not {stored.type}")
+        return stored
+
+    stored = uow.run(load, caller, readonly=True)
+    if stored is None:
+        return json_response(200, {"event_id": event_id, "consumer": op.name, "status": "already_processed"},
+                             {"X-Request-Id": request_id})
+    op.handler(caller, stored)
+    claimed = uow.run(lambda ctx: events.claim_event(ctx.session, op.name, event_id), caller)
+    status = "processed" if claimed else "already_processed"
+    return json_response(200, {"event_id": event_id, "consumer": op.name, "status": status},
+                         {"X-Request-Id": request_id})
 
 
 def _ready(request_id: str) -> dict[str, Any]:

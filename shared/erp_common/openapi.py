@@ -90,6 +90,10 @@ def document(entries: Iterable[tuple[str, Operation]], title: str = "ERP functio
                 "parameters": _parameters(op, components, in_body),
                 "responses": {
                     str(op.status): {"description": "success", "content": _success(op, components)},
+                    **({"202": {"description": "accepted: handed on, its progress read where the body says",
+                                "content": {"application/json": {"schema": _schema(op.accepted, "serialization",
+                                                                                   components)}}}}
+                       if op.accepted is not None else {}),
                     "400": {"description": "malformed request", **_ERR},
                     "401": {"description": "not signed in, or the token is invalid", **_ERR},
                     "403": {"description": "the role is not allowed", **_ERR},

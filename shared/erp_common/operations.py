@@ -44,6 +44,14 @@ class FileResult:
 
 
 @dataclass(frozen=True)
+class Accepted:
+    """A request accepted for later processing: answered 202 with ``body`` (a pydantic model, the
+    operation's declared ``accepted`` schema, which says where the progress is read)."""
+
+    body: BaseModel
+
+
+@dataclass(frozen=True)
 class Operation:
     name: str
     service: str
@@ -63,6 +71,7 @@ class Operation:
     content_type: str = "application/json"  # what a success answers (a FileResult's type, for /docs)
     scale: str = "api"
     memory_limit: str | None = None  # the function's memory limit when the default is not enough
+    accepted: Any = None  # the schema of a 202 answer, for an operation that may hand work on (Accepted)
     path_regex: re.Pattern | None = field(default=None, compare=False)
 
     @property
@@ -127,6 +136,7 @@ def operation(
     content_type: str = "application/json",
     scale: str | None = None,
     memory_limit: str | None = None,
+    accepted: Any = None,
 ) -> Callable:
     """Declare a business operation served as the OpenFaaS function ``name``.
 
@@ -152,7 +162,7 @@ def operation(
             input=input, output=output, roles=roles if isinstance(roles, str) else frozenset(roles),
             methods=tuple(m.upper() for m in methods), status=status, path=path, idempotent=idempotent,
             topic=topic, schedule=schedule, transactional=transactional, content_type=content_type,
-            scale=scale, memory_limit=memory_limit, path_regex=_compile_path(path),
+            scale=scale, memory_limit=memory_limit, accepted=accepted, path_regex=_compile_path(path),
         )
         return fn
 

@@ -440,6 +440,56 @@ class TestCsv:
         found = client.get("/function/item-list", params={"q": name}, headers=auth(admin_token)).json()
         assert found["total"] == 1
 
+    def test_a_large_import_runs_in_the_background_with_its_progress_and_report(self, client, admin_token,
+                                                                              category):
+        """Past ERP_IMPORT_SYNC_ROWS (2,000) rows: 202 at once, the rows applied batch by batch by
+        item-import-run, the progress and then the same report as a synchronous import."""
+        import time
+
+        tag = unique("bulk")
+        rows = [[f"{tag}-{i}", category["id"], "3.00", "", f"{tag}-C{i}", "", "", ""] for i in range(2_300)]
+        rows.append([f"{tag}-bad", category["id"], "not a price", "", "", "", "", ""])
+        headers = {**auth(admin_token), "Idempotency-Key": unique("bulk")}
+        out = io.StringIO()
+        csv.writer(out).writerows([["item_name", "category_id", "item_price", "specs", "sku_code", "sku_price",
+                                    "sku_barcode", "item_barcode"], *rows])
+        body = {"csv": out.getvalue()}
+        accepted = client.post("/function/item-import", json=body, headers=headers)
+        assert accepted.status_code == 202, accepted.text
+        queued = accepted.json()
+        assert queued["status"] == "queued" and queued["rows"] == 2_301
+        assert queued["progress_url"] == f"/function/item-import-get/{queued['import_id']}"
+        again = client.post("/function/item-import", json=body, headers=headers)  # a retry: the same import
+        assert again.status_code == 202 and again.json()["import_id"] == queued["import_id"]
+        deadline = time.monotonic() + 60
+        while True:
+            progress = client.get(queued["progress_url"], headers=auth(admin_token)).json()
+            if progress["status"] in ("done", "failed") or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+        assert progress["status"] == "done" and progress["rows_done"] == 2_301, progress
+        report = progress["report"]
+        assert (report["created_items"], report["created_skus"]) == (2_300, 2_300)
+        assert [(r["row"], r["field"]) for r in report["rejected"]] == [(2_302, "item_price")]
+        found = client.get("/function/item-list", params={"q": tag, "page_size": 1}, headers=auth(admin_token))
+        assert found.json()["total"] == 2_300
+        assert_error(client.get("/function/item-import-get/999999", headers=auth(admin_token)), 404,
+                     field="import_id")
+
+    def test_a_background_dry_run_changes_nothing(self, client, admin_token, category):
+        import time
+
+        tag = unique("dry")
+        body = {"csv": f"item_name,category_id,item_price\n{tag},{category['id']},5\n", "dry_run": True,
+                "background": True}
+        queued = client.post("/function/item-import", json=body, headers=auth(admin_token)).json()
+        deadline = time.monotonic() + 30
+        while (progress := client.get(queued["progress_url"], headers=auth(admin_token)).json())["status"] not in \
+                ("done", "failed") and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert progress["status"] == "done" and progress["report"]["created_items"] == 1
+        assert client.get("/function/item-list", params={"q": tag}, headers=auth(admin_token)).json()["total"] == 0
+
     def test_export_round_trips(self, client, admin_token, make_user):
         cat = make_category(client, admin_token)
         item = make_item(client, admin_token, cat["id"], name="导出, \"引号\"", sku_specs={"size": ["S", "M"]},

@@ -40,18 +40,22 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from .. import uow
-from ..context import Context, Principal
-from ..errors import ErpError, ValidationFailed
-from ..operations import FileResult
+from ..context import Caller, Context, Principal
+from ..errors import ErpError, NotFound, ValidationFailed
+from ..events import Envelope
+from ..operations import Accepted, FileResult
 from ..schemas import PositiveMoney, format_money
 from . import services
 from . import specs as spec_rules
-from .events import ItemUpdated
-from .models import Category, Item, Sku
+from .events import ItemImportQueued, ItemUpdated
+from .models import Category, Item, ItemImport, Sku
 from .schemas import (
     Barcode,
     Code,
     Id,
+    ImportIdIn,
+    ImportProgressOut,
+    ImportQueuedOut,
     ImportReportOut,
     ItemCreateIn,
     ItemExportIn,
@@ -448,8 +452,12 @@ def import_items(ctx: Context, data: ItemImportIn) -> ImportReportOut:
     (``specs`` such as ``color=红色;size=S``) to ``item_id``, to the item an earlier row created
     with the same ``item_name`` and ``category_id``, or to a new item. Each row is all or
     nothing; rejected rows are listed with their line number (the header is line 1), column
-    and reason.
+    and reason. A file of more than ``ERP_IMPORT_SYNC_ROWS`` (2,000) rows, or any with
+    ``"background": true``, is accepted with 202 and run in the background (``item-import-get``
+    reads its progress, then its report), so no request holds a large file for long.
     """
+    if data.background or data.csv.count("\n") > ctx.settings.import_sync_rows:
+        return _queue(ctx, data)
     rows, rejected, count = read_csv(data.csv)
     report = new_report(count, rejected, data.dry_run)
     importer = Importer(report)
@@ -464,6 +472,96 @@ def import_items(ctx: Context, data: ItemImportIn) -> ImportReportOut:
         importer.run(ctx, rows)
     report.rejected.sort(key=lambda r: r.row)
     return report
+
+
+# --- in the background ----------------------------------------------------------------------
+
+def _queue(ctx: Context, data: ItemImportIn) -> Accepted:
+    count = max(0, len(data.csv.splitlines()) - 1)
+    job = ItemImport(status="queued", dry_run=data.dry_run, csv=data.csv, rows_total=count, rows_done=0,
+                     report="{}", created_by=ctx.actor, created_at=ctx.now, updated_at=ctx.now)
+    ctx.session.add(job)
+    ctx.session.flush()
+    ctx.emit(ItemImportQueued(import_id=job.id, rows=count, dry_run=data.dry_run, by=ctx.actor))
+    url = f"/function/item-import-get/{job.id}"
+    return Accepted(ImportQueuedOut(import_id=job.id, status="queued", rows=count, dry_run=data.dry_run,
+                                    progress_url=url))
+
+
+def _progress(job: ItemImport) -> ImportProgressOut:
+    report = json.loads(job.report) if job.status == "done" else None
+    return ImportProgressOut(import_id=job.id, status=job.status, dry_run=job.dry_run, rows_total=job.rows_total,
+                             rows_done=job.rows_done, report=report, error=job.error, created_by=job.created_by,
+                             created_at=job.created_at, finished_at=job.finished_at)
+
+
+def get_import(ctx: Context, data: ImportIdIn) -> ImportProgressOut:
+    """A background import's progress, and its report once it is done."""
+    job = ctx.session.get(ItemImport, data.import_id)
+    if job is None:
+        raise NotFound(f"no import {data.import_id}", details=[{"field": "import_id", "message": "no such import"}])
+    return _progress(job)
+
+
+def run_import(caller: Caller, envelope: Envelope) -> None:
+    """Run a queued import, batch by batch, each batch a unit of work of its own that also records the
+    progress: a second delivery (or a run after a crash) takes the import row's lock and goes on from
+    the rows done, so no row is applied twice. A dry run checks the whole file in one unit of work and
+    rolls it back (on SQLite that holds the write lock while it runs)."""
+    import_id = envelope.event.import_id
+
+    def begin(ctx: Context) -> tuple[str, bool] | None:
+        job = ctx.session.scalars(select(ItemImport).where(ItemImport.id == import_id).with_for_update()).one()
+        if job.status in ("done", "failed"):
+            return None
+        job.status, job.updated_at = "running", ctx.now
+        return job.csv, job.dry_run
+
+    started = uow.run(begin, caller)
+    if started is None:
+        return
+    text, dry_run = started
+    rows, rejected, count = read_csv(text)
+    report = new_report(count, rejected, dry_run)
+    importer = Importer(report)
+    batches = [rows[i:i + BATCH] for i in range(0, len(rows), BATCH)] if not dry_run else [rows]
+
+    def step(batch: list[Row], done_after: int, last: bool):
+        def work(ctx: Context) -> None:
+            job = ctx.session.scalars(select(ItemImport).where(ItemImport.id == import_id).with_for_update()).one()
+            if job.rows_done >= done_after and not last:
+                return  # done by another run of this import
+            if dry_run:
+                outer = ctx.session.begin_nested()
+                importer.run(ctx, batch)
+                outer.rollback()
+                ctx.events.clear()
+                ctx.after_commit.clear()
+            else:
+                importer.run(ctx, batch)
+            job.rows_done, job.updated_at = done_after, ctx.now
+            if last:
+                report.rejected.sort(key=lambda r: r.row)
+                job.status, job.finished_at = "done", ctx.now
+                job.report = report.model_dump_json()
+        return work
+
+    done = len(rejected)
+    try:
+        for number, batch in enumerate(batches):
+            done += len(batch)
+            uow.run(step(batch, min(done, count), number == len(batches) - 1), caller)
+        if not batches:
+            uow.run(step([], count, True), caller)
+    except Exception as exc:  # recorded, so the import does not look queued for ever
+        error = f"{exc.__class__.__name__}: {exc}"[:2000]
+
+        def failed(ctx: Context) -> None:
+            job = ctx.session.get(ItemImport, import_id)
+            job.status, job.error, job.finished_at = "failed", error, ctx.now
+
+        uow.run(failed, caller)
+        raise
 
 
 def import_in_batches(text: str, principal: Principal, *, dry_run: bool = False,

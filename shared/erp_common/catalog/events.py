@@ -44,3 +44,14 @@ class ItemPriceChanged(DomainEvent):
     changes: list[PriceChangeLine]
     by: str
     at: UtcDateTime
+
+
+class ItemImportQueued(DomainEvent):
+    """A large CSV import was accepted; item-import-run processes it."""
+
+    event_type = "item.import_queued"
+
+    import_id: Id
+    rows: int
+    dry_run: bool
+    by: str

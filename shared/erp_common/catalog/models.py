@@ -11,6 +11,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint, false
+from sqlalchemy.dialects.mysql import LONGTEXT
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..db import Base, Money, UTCDateTime
@@ -91,3 +92,24 @@ class PriceChange(Base):
     changed_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
     __table_args__ = (Index("ix_price_changes_item", "item_id", "changed_at"),)
+
+
+class ItemImport(Base):
+    """A CSV import too large for one request, run in the background batch by batch (item-import-run);
+    its progress and, at the end, its report are read with item-import-get."""
+
+    __tablename__ = "item_imports"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    status: Mapped[str] = mapped_column(String(16))  # queued, running, done, failed
+    dry_run: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The file as sent (up to 20 MB: LONGTEXT on MySQL, whose TEXT holds 64 KB).
+    csv: Mapped[str] = mapped_column(Text().with_variant(LONGTEXT(), "mysql", "mariadb"))
+    rows_total: Mapped[int] = mapped_column(Integer)
+    rows_done: Mapped[int] = mapped_column(Integer, default=0)
+    report: Mapped[str] = mapped_column(Text, default="{}")  # JSON: the ImportReportOut so far
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)

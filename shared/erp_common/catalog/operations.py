@@ -1,7 +1,7 @@
 """The catalog functions (service ``item``): categories, items, SKUs, CSV import and export."""
 from __future__ import annotations
 
-from ..operations import SIGNED_IN, operation
+from ..operations import CONNECTOR, SIGNED_IN, operation
 from ..schemas import Page
 from . import csv_io, services
 from .schemas import (
@@ -10,6 +10,9 @@ from .schemas import (
     CategoryOut,
     CategoryTreeOut,
     CategoryUpdateIn,
+    ImportIdIn,
+    ImportProgressOut,
+    ImportQueuedOut,
     ImportReportOut,
     ItemCreateIn,
     ItemExportIn,
@@ -60,9 +63,17 @@ operation(
 )(services.get_sku)
 operation(
     "item-import", service="item", summary="Create or update items and SKUs from a CSV file",
-    input=ItemImportIn, output=ImportReportOut, roles=WRITERS, idempotent=True,
+    input=ItemImportIn, output=ImportReportOut, roles=WRITERS, idempotent=True, accepted=ImportQueuedOut,
     memory_limit="512Mi",  # a 20 MB body, and every row of it parsed, in one request
 )(csv_io.import_items)
+operation(
+    "item-import-get", service="item", summary="A background import's progress, then its report",
+    input=ImportIdIn, output=ImportProgressOut, roles=WRITERS, methods=("GET",), path="/{import_id}",
+)(csv_io.get_import)
+operation(
+    "item-import-run", service="item", summary="Run a large import in the background, batch by batch",
+    roles=CONNECTOR, topic="item.import_queued", transactional=False, memory_limit="512Mi",
+)(csv_io.run_import)
 operation(
     "item-export", service="item", summary="Items and SKUs as CSV (the item-import shape)",
     input=ItemExportIn, roles=SIGNED_IN, methods=("GET",), content_type="text/csv",

@@ -218,6 +218,8 @@ class SkuDetailOut(SkuOut):
 class ItemImportIn(Input):
     csv: Annotated[str, Field(min_length=1, max_length=20_000_000)] = Field(description="the CSV text, UTF-8")
     dry_run: bool = Field(False, description="check every row and report, change nothing")
+    background: bool = Field(False, description="run it in the background (202), whatever its size; files of "
+                                                "more rows than ERP_IMPORT_SYNC_ROWS always are")
 
 
 class RejectedRow(Output):
@@ -234,6 +236,31 @@ class ImportReportOut(Output):
     updated_skus: int
     rejected: list[RejectedRow]
     dry_run: bool
+
+
+class ImportQueuedOut(Output):
+    import_id: int
+    status: str
+    rows: int
+    dry_run: bool
+    progress_url: str = Field(description="item-import-get: progress, then the report")
+
+
+class ImportIdIn(Input):
+    import_id: Id
+
+
+class ImportProgressOut(Output):
+    import_id: int
+    status: str = Field(description="queued, running, done or failed")
+    dry_run: bool
+    rows_total: int
+    rows_done: int
+    report: ImportReportOut | None = Field(None, description="when done: the same report as a synchronous import")
+    error: str | None
+    created_by: str
+    created_at: UtcDateTime
+    finished_at: UtcDateTime | None
 
 
 class ItemExportIn(Input):
