@@ -1,4 +1,5 @@
-"""Redis is a cache: when it goes down, signed-in calls and sign-ins go on, and it comes back alone.
+"""Redis is a cache: when it goes down (even under load), signed-in calls and sign-ins go on, and it
+comes back alone.
 
 ``erp run`` in a process of its own, on the suite's database and a redis-server of the test's own
 (``tests/redis_server.py``), which the test kills and starts again on the same port.
@@ -107,3 +108,71 @@ def test_a_wrong_redis_password_at_start_is_one_line_that_does_not_show_it():
     finally:
         server.kill()
         server.dir.cleanup()
+
+
+def test_redis_killed_under_load_no_500_and_recovery_without_restart(erp_on_own_redis, make_user, make_sku,
+                                                                     put_stock):
+    """Four clients ordering, reading and signing in without a pause while Redis is killed and
+    started again: no answer is a 5xx, every order answered 201 is in the database, and once Redis
+    is back the users' states are cached in it again (no restart)."""
+    import threading
+
+    import redis
+
+    url, own_redis = erp_on_own_redis
+    sku_id, _ = make_sku("2.00")
+    put_stock(sku_id, 100_000)
+    tokens = [make_user("cashier")[1] for _ in range(3)]
+    statuses: list[int] = []
+    created: list[int] = []
+    lock = threading.Lock()
+    stop = threading.Event()
+
+    def client(index: int) -> None:
+        with httpx.Client(base_url=url, timeout=30) as http:
+            while not stop.is_set():
+                if index == 3:
+                    response = http.post("/function/user-login", json={"username": "admin", "password": ADMIN_PASSWORD})
+                elif index == 2:
+                    response = http.get("/function/order-list", headers=auth(tokens[index]))
+                else:
+                    response = http.post("/function/order-create", headers=auth(tokens[index]),
+                                         json={"lines": [{"sku": sku_id, "qty": 1}]})
+                with lock:
+                    statuses.append(response.status_code)
+                    if response.status_code == 201:
+                        created.append(response.json()["id"])
+
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(4)]
+    for thread in threads:
+        thread.start()
+    try:
+        time.sleep(1.0)
+        own_redis.kill()
+        time.sleep(2.0)  # requests go on with Redis down
+        own_redis.start()
+        time.sleep(2.0)  # and after it is back (RETRY_AFTER: 1 s)
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join(30)
+    assert statuses and all(status < 500 for status in statuses), sorted(set(statuses))
+    assert statuses.count(201) == len(created) > 10
+    from sqlalchemy import func, select
+
+    from erp_common.db import transaction
+    from erp_common.sales.models import SalesOrder
+
+    with transaction(readonly=True) as session:
+        assert session.scalar(select(func.count()).select_from(SalesOrder).where(SalesOrder.id.in_(created))) == \
+            len(created)
+    with httpx.Client(base_url=url, timeout=30) as http:
+        me = http.get("/function/user-me", headers=auth(tokens[0]))
+        assert me.status_code == 200
+    raw = redis.Redis.from_url(own_redis.url)
+    try:
+        assert raw.exists(f"down:auth:user:{me.json()['id']}")  # cached in Redis again: recovered
+    finally:
+        raw.close()
+    print(f"\nRedis killed under load: {len(statuses)} requests, by status "
+          f"{ {s: statuses.count(s) for s in sorted(set(statuses))} }, {len(created)} orders all committed")
