@@ -610,15 +610,21 @@ def import_in_batches(text: str, principal: Principal, *, dry_run: bool = False,
 
 def export_rows(ctx: Context, data: ItemExportIn) -> Iterator[list[str]]:
     """One SKU row per SKU, items in id order, in the import shape."""
-    query = select(Item, Sku).join(Sku, Sku.item_id == Item.id).order_by(Item.id, Sku.id)
+    # Columns, not entities: loading Item entities would load their SKUs (selectin) in the middle of
+    # the streamed result, and on MySQL a query issued while an unbuffered result is open discards
+    # the rest of it (an export of more than one batch came out cut short).
+    query = (select(Item.id, Item.name, Item.category_id, Item.price, Item.unit, Item.brand, Item.description,
+                    Item.barcode, Item.status, Sku.specs, Sku.code, Sku.price.label("sku_price"),
+                    Sku.price_overridden, Sku.barcode.label("sku_barcode"))
+             .join(Sku, Sku.item_id == Item.id).order_by(Item.id, Sku.id))
     if data.category_id is not None:
         query = query.where(Item.category_id.in_(services.subtree_ids(ctx.session, data.category_id)))
     if data.status is not None:
         query = query.where(Item.status == data.status)
-    for item, sku in ctx.session.execute(query.execution_options(yield_per=1000)):
-        yield [str(item.id), item.name, str(item.category_id), format_money(item.price), item.unit, item.brand,
-               item.description, item.barcode or "", item.status, spec_rules.format_text(json.loads(sku.specs)),
-               sku.code, format_money(sku.price) if sku.price_overridden else "", sku.barcode or ""]
+    for row in ctx.session.execute(query.execution_options(yield_per=1000)):
+        yield [str(row.id), row.name, str(row.category_id), format_money(row.price), row.unit, row.brand,
+               row.description, row.barcode or "", row.status, spec_rules.format_text(json.loads(row.specs)),
+               row.code, format_money(row.sku_price) if row.price_overridden else "", row.sku_barcode or ""]
 
 
 def write_csv(rows) -> str:
