@@ -19,7 +19,19 @@ from typing import Annotated, Literal
 from pydantic import AliasChoices, Field
 
 from ..catalog.api import SkuRef
-from ..schemas import Id, Input, Money, Output, PageQuery, PositiveMoney, PositiveQuantity, Quantity, UtcDateTime
+from ..schemas import (
+    Id,
+    Input,
+    Line,
+    Money,
+    Output,
+    PageQuery,
+    PositiveMoney,
+    PositiveQuantity,
+    Quantity,
+    Text,
+    UtcDateTime,
+)
 from .models import STATUSES
 
 Status = Literal[STATUSES]  # type: ignore[valid-type]
@@ -39,7 +51,7 @@ class OrderCreateIn(Input):
     warehouse_id: Id | None = Field(None, description="default: the default warehouse")
     lines: Annotated[list[OrderLineIn], Field(min_length=1, max_length=100)] = Field(
         validation_alias=AliasChoices("lines", "details"), description="also spelt details")
-    note: Annotated[str, Field(max_length=255)] = ""
+    note: Annotated[Text, Field(max_length=255)] = ""
 
 
 class OrderLineOut(Output):
@@ -101,7 +113,7 @@ class OrderOut(OrderSummaryOut):
 
 
 class OrderRefIn(Input):
-    order: Id | Annotated[str, Field(min_length=1, max_length=32)] = Field(
+    order: Id | Annotated[Line, Field(min_length=1, max_length=32)] = Field(
         description="the order id or number (SO...), in the path or the body")
 
 
@@ -115,7 +127,7 @@ class OrderListIn(PageQuery):
 class OrderPayIn(OrderRefIn):
     amount: PositiveMoney = Field(description="must equal the amount due")
     method: Literal["cash", "card", "wechat", "alipay", "transfer", "other"] = "cash"
-    reference: Annotated[str, Field(max_length=100)] = ""
+    reference: Annotated[Line, Field(max_length=100)] = ""
 
 
 class LineQtyIn(Input):
@@ -130,13 +142,13 @@ class OrderShipIn(OrderRefIn):
 
 
 class OrderCancelIn(OrderRefIn):
-    reason: Annotated[str, Field(max_length=255)] = ""
+    reason: Annotated[Line, Field(max_length=255)] = ""
 
 
 class OrderReturnIn(OrderRefIn):
     lines: Annotated[list[LineQtyIn], Field(min_length=1, max_length=100)] | None = Field(
         None, description="what comes back; default: everything shipped and not returned yet")
-    reason: Annotated[str, Field(max_length=255)] = ""
+    reason: Annotated[Line, Field(max_length=255)] = ""
 
 
 class UnpaidCancelOut(Output):
