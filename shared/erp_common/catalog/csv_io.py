@@ -23,7 +23,9 @@ Every row is all or nothing: a rejected row changes nothing and is reported with
 number (the header is line 1), the column and the reason. Rows are applied in batches of
 ``BATCH`` per flush; if a batch hits a conflict made meanwhile by someone else, it is redone
 row by row. ``item-export`` writes one SKU row per SKU in this shape (``sku_price`` only for a
-SKU with a price of its own), so an exported file imports back unchanged.
+SKU with a price of its own), so an exported file imports back unchanged. Cells a spreadsheet
+would run as a formula are exported with a leading ``'`` and read back without it
+(``erp_common.csv_files``).
 """
 from __future__ import annotations
 
@@ -41,6 +43,7 @@ from sqlalchemy.exc import IntegrityError
 
 from .. import uow
 from ..context import Context, Principal
+from ..csv_files import csv_file, csv_text, unescape_cell
 from ..errors import ErpError, ValidationFailed
 from ..operations import FileResult
 from ..schemas import PositiveMoney, format_money
@@ -192,7 +195,9 @@ def read_csv(text: str) -> tuple[list[Row], list[RejectedRow], int]:
                                         reason=f"{len(cells)} cells, the header has {len(header)}"))
             continue
         try:
-            rows.append(parse_row(reader.line_num, {h: c.strip() for h, c in zip(header, cells, strict=True)}))
+            # unescape_cell: a cell item-export quoted against formula injection reads back as it was.
+            rows.append(parse_row(reader.line_num,
+                                  {h: unescape_cell(c.strip()) for h, c in zip(header, cells, strict=True)}))
         except RowError as exc:
             rejected.append(RejectedRow(row=reader.line_num, field=exc.column, reason=exc.reason))
     return rows, rejected, count
@@ -524,11 +529,7 @@ def export_rows(ctx: Context, data: ItemExportIn) -> Iterator[list[str]]:
 
 
 def write_csv(rows) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(COLUMNS)
-    writer.writerows(rows)
-    return out.getvalue()
+    return csv_text(COLUMNS, rows)
 
 
 def export_items(ctx: Context, data: ItemExportIn) -> FileResult:
@@ -537,5 +538,4 @@ def export_items(ctx: Context, data: ItemExportIn) -> FileResult:
     ``sku_price`` is filled only for SKUs with a price of their own, so the file imports back
     unchanged.
     """
-    return FileResult(write_csv(export_rows(ctx, data)), "text/csv; charset=utf-8",
-                       {"Content-Disposition": 'attachment; filename="items.csv"'})
+    return csv_file(COLUMNS, export_rows(ctx, data), "items")
