@@ -54,3 +54,65 @@ def test_queries_take_ascii_numbers_and_clean_text(client, admin_token, url, fie
 ])
 def test_every_domain_gets_the_rules(client, admin_token, path, body, field):
     assert_error(client.post(path, json=body, headers=auth(admin_token)), 422, "validation_error", field)
+
+
+# --- one case rule for unique codes and names (both backends) ----------------------------------
+
+def _post(client, token, function, body):
+    return client.post(f"/function/{function}", json=body, headers=auth(token))
+
+
+def test_usernames_differ_by_more_than_case(client, admin_token):
+    name = unique("Alice")
+    body = {"username": name, "password": "password-123", "roles": ["cashier"]}
+    assert _post(client, admin_token, "user-create", body).status_code == 201
+    again = _post(client, admin_token, "user-create", {**body, "username": name.lower()})
+    error = assert_error(again, 409, "username_taken", "username")
+    assert "taken" in error["message"] and "same time" not in error["message"]
+    login = client.post("/function/user-login", json={"username": name.upper(), "password": "password-123"})
+    assert login.status_code == 200 and login.json()["user"]["username"] == name  # kept as typed
+
+
+def test_sku_codes_and_barcodes_differ_by_more_than_case(client, admin_token, category):
+    code, barcode = unique("Sku-"), unique("Bar")
+    made = _post(client, admin_token, "item-create", {"name": unique("item"), "category_id": category["id"],
+                                                      "price": "5", "skus": [{"code": code, "barcode": barcode}]})
+    assert made.status_code == 201, made.text
+    body = {"name": unique("item"), "category_id": category["id"], "price": "5"}
+    assert_error(_post(client, admin_token, "item-create", {**body, "skus": [{"code": code.lower()}]}),
+                 409, "sku_code_taken", "skus[0].code")
+    assert_error(_post(client, admin_token, "item-create", {**body, "barcode": barcode.upper()}),
+                 409, "barcode_taken", "barcode")
+    twice = {**body, "sku_specs": {"size": ["S", "M"]},
+             "skus": [{"specs": {"size": "S"}, "code": code + "X"},
+                      {"specs": {"size": "M"}, "code": code.lower() + "x"}]}
+    assert_error(_post(client, admin_token, "item-create", twice), 409, "sku_code_taken", "skus[1].code")
+    found = client.get("/function/sku-get", params={"code": code.upper()}, headers=auth(admin_token))
+    assert found.status_code == 200 and found.json()["code"] == code
+
+
+def test_warehouse_supplier_codes_and_sibling_category_names(client, admin_token, category):
+    code = unique("Wh")
+    assert _post(client, admin_token, "warehouse-create", {"code": code, "name": "w"}).status_code == 201
+    assert_error(_post(client, admin_token, "warehouse-create", {"code": code.upper(), "name": "w"}),
+                 409, "warehouse_code_taken", "code")
+    code = unique("Sup")
+    assert _post(client, admin_token, "supplier-create", {"code": code, "name": "s"}).status_code == 201
+    assert_error(_post(client, admin_token, "supplier-create", {"code": code.lower(), "name": "s"}),
+                 409, "supplier_code_taken", "code")
+    name = unique("Shoes")
+    for parent in (None, category["id"]):
+        assert _post(client, admin_token, "category-create", {"name": name, "parent_id": parent}).status_code == 201
+        assert_error(_post(client, admin_token, "category-create", {"name": name.upper(), "parent_id": parent}),
+                     409, "category_name_taken", "name")
+
+
+def test_an_imported_sku_code_matches_whatever_its_case(client, admin_token, category):
+    code = unique("Imp-")
+    made = _post(client, admin_token, "item-create", {"name": unique("item"), "category_id": category["id"],
+                                                      "price": "5", "skus": [{"code": code}]}).json()
+    text = f"sku_code,sku_price\n{code.lower()},7\n{code.upper()},8\n"
+    report = _post(client, admin_token, "item-import", {"csv": text}).json()
+    assert report["updated_skus"] == 1 and [r["row"] for r in report["rejected"]] == [3], report
+    sku = client.get(f"/function/sku-get/{made['skus'][0]['id']}", headers=auth(admin_token)).json()
+    assert sku["code"] == code and sku["price"] == "7.00"

@@ -44,6 +44,7 @@ from sqlalchemy.exc import IntegrityError
 from .. import uow
 from ..context import Context, Principal
 from ..csv_files import csv_file, csv_text, unescape_cell
+from ..db import code_key
 from ..errors import ErpError, ValidationFailed
 from ..operations import FileResult
 from ..schemas import PositiveMoney, format_money
@@ -285,7 +286,8 @@ class Importer:
     def _batch(self, ctx: Context, rows: list[Row]) -> None:
         session = ctx.session
         codes = [r.sku_code for r in rows if r.sku_code]
-        existing = {s.code: s for s in session.scalars(select(Sku).where(Sku.code.in_(codes)))} if codes else {}
+        existing = {code_key(s.code): s for s in session.scalars(select(Sku).where(Sku.code.in_(codes)))} \
+            if codes else {}
         item_ids = {r.item_id for r in rows if r.item_id} | {s.item_id for s in existing.values()}
         item_ids |= {self.created[(r.item_name, r.category_id)] for r in rows
                      if r.sku_code and r.item_id is None and (r.item_name, r.category_id) in self.created}
@@ -317,9 +319,9 @@ class Importer:
              known_categories: set[int], taken_barcodes: set[str], fresh: dict[tuple[str, int], _NewItem]) -> None:
         if row.category_id is not None and row.category_id not in known_categories:
             raise RowError("category_id", f"category {row.category_id} does not exist")
-        if row.sku_code is not None and row.sku_code in self.seen_codes:
-            raise RowError("sku_code", f"the code is on line {self.seen_codes[row.sku_code]} already")
-        sku = existing.get(row.sku_code) if row.sku_code else None
+        if row.sku_code is not None and code_key(row.sku_code) in self.seen_codes:
+            raise RowError("sku_code", f"the code is on line {self.seen_codes[code_key(row.sku_code)]} already")
+        sku = existing.get(code_key(row.sku_code)) if row.sku_code else None
         if sku is not None:
             self._update_sku(ctx, row, sku, items[sku.item_id])
         elif row.sku_code is not None:
@@ -329,21 +331,21 @@ class Importer:
         else:
             self._new_item(ctx, row, taken_barcodes, fresh)
         if row.sku_code:
-            self.seen_codes[row.sku_code] = row.line
+            self.seen_codes[code_key(row.sku_code)] = row.line
 
     def _check_barcodes(self, row: Row, taken: set[str], *pairs: tuple[str | None, str]) -> None:
         for barcode, column in pairs:
             if barcode is None:
                 continue
-            if barcode in taken:
+            if code_key(barcode) in taken:
                 raise RowError(column, f"the barcode {barcode} is taken")
-            if barcode in self.seen_barcodes:
-                raise RowError(column, f"the barcode is on line {self.seen_barcodes[barcode]} already")
+            if code_key(barcode) in self.seen_barcodes:
+                raise RowError(column, f"the barcode is on line {self.seen_barcodes[code_key(barcode)]} already")
 
     def _see_barcodes(self, row: Row, *barcodes: str | None) -> None:
         for barcode in barcodes:
             if barcode:
-                self.seen_barcodes[barcode] = row.line
+                self.seen_barcodes[code_key(barcode)] = row.line
 
     def _apply(self, ctx: Context, item: Item, update: ItemUpdateIn) -> bool:
         changed = services.apply_update(ctx, item, update)
