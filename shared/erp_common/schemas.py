@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Annotated, Any, Generic, TypeVar
 
@@ -174,7 +174,23 @@ Quantity = Annotated[Decimal, _StrictDecimal, _DecimalIn,
 PositiveMoney = Annotated[Money, Field(gt=0)]
 NonNegativeMoney = Annotated[Money, Field(ge=0)]
 PositiveQuantity = Annotated[Quantity, Field(gt=0)]
-UtcDateTime = Annotated[datetime, AfterValidator(_utc), PlainSerializer(iso_utc, return_type=str, when_used="json")]
+_NUMBER_TEXT = re.compile(r"[-+]?[0-9.]+(?:[eE][-+]?[0-9]+)?")
+
+
+def _iso_text(value: Any) -> Any:
+    # pydantic reads a number (or a string of digits) as seconds since 1970: "date_from=12" would
+    # be 1970-01-01T00:00:12Z. A time is written as ISO-8601 text, or it is no time.
+    if isinstance(value, (date, datetime)):
+        return value
+    if not isinstance(value, str) or _NUMBER_TEXT.fullmatch(value.strip()):
+        raise ValueError("must be an ISO-8601 date or time such as 2026-12-01 or 2026-12-01T10:00:00Z")
+    return value
+
+
+UtcDateTime = Annotated[datetime, BeforeValidator(_iso_text), AfterValidator(_utc),
+                        PlainSerializer(iso_utc, return_type=str, when_used="json")]
+# A calendar day, "2026-12-01".
+Day = Annotated[date, BeforeValidator(_iso_text)]
 
 
 # A row id: a positive 32-bit integer (MySQL INT), so no client value can overflow a column.

@@ -139,3 +139,18 @@ def test_every_operation_input_uses_the_shared_types():
             elif leaf is str and not (funcs & strict or patterned):
                 loose.append(f"{op.name}: {path} (str)")
     assert not loose, "fields not declared with erp_common.schemas types:\n" + "\n".join(sorted(set(loose)))
+
+
+@pytest.mark.parametrize("bad", [12, "12", "3.2471311249765733e-109", True, 1.5, "-1", Decimal("1700000000")])
+def test_times_and_days_are_iso_text_not_seconds_since_1970(bad):
+    from erp_common.schemas import Day, UtcDateTime
+
+    class When(Input):
+        at: UtcDateTime | None = None
+        day: Day | None = None
+
+    for field in ("at", "day"):
+        with pytest.raises(ValidationError) as exc:
+            When(**{field: bad})
+        assert exc.value.errors()[0]["loc"] == (field,) and "ISO-8601" in exc.value.errors()[0]["msg"]
+    assert When(at="2026-12-01T10:00:00+01:00", day="2026-12-01").at.isoformat() == "2026-12-01T09:00:00+00:00"

@@ -13,6 +13,7 @@ from pydantic import AliasChoices, Field, model_validator
 
 from ..catalog.api import SkuRef
 from ..schemas import (
+    Day,
     Id,
     Input,
     Line,
@@ -100,7 +101,7 @@ class WorkOrderCreateIn(Input):
     quantity: PositiveQuantity = Field(validation_alias=AliasChoices("quantity", "qty"))
     bom_id: Id | None = Field(None, description="the BOM version to make it with; default: the SKU's current one")
     warehouse_id: Id | None = Field(None, description="components from and goods into; default: the default one")
-    due_date: dt.date | None = None
+    due_date: Day | None = None
     note: Annotated[Text, Field(max_length=255)] = ""
 
 
@@ -174,7 +175,7 @@ class WorkOrderOut(WorkOrderSummaryOut):
 class DemandIn(Input):
     sku: SkuRef = Field(validation_alias=AliasChoices("sku", "sku_id", "sku_code"))
     qty: PositiveQuantity = Field(validation_alias=AliasChoices("qty", "quantity"))
-    date: dt.date = Field(description="when the goods are needed")
+    date: Day = Field(description="when the goods are needed")
 
 
 class PlanIn(Input):
