@@ -70,11 +70,15 @@ def _category(session: Session, category_id: int, field: str = "category_id") ->
 
 
 def _check_sibling_name(session: Session, parent_id: int | None, name: str, exclude: int | None = None) -> None:
-    query = select(Category.id).where(Category.name == name, Category.parent_id.is_(None) if parent_id is None
-                                      else Category.parent_id == parent_id)
+    siblings = select(Category.name).where(Category.parent_id.is_(None) if parent_id is None
+                                           else Category.parent_id == parent_id)
     if exclude is not None:
-        query = query.where(Category.id != exclude)
-    if session.scalar(query) is not None:
+        siblings = siblings.where(Category.id != exclude)
+    # The database's comparison first (case-insensitive: NOCASE, or MariaDB's collation, which also
+    # equates accents); then case in every script, which SQLite's NOCASE leaves out (Ä and ä).
+    taken = session.scalar(siblings.where(Category.name == name).limit(1)) is not None or \
+        name.casefold() in {n.casefold() for n in session.scalars(siblings)}
+    if taken:
         raise Conflict(
             f"a category named {name!r} exists at this place in the tree",
             code="category_name_taken",
