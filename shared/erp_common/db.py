@@ -88,7 +88,7 @@ def CaseInsensitive(length: int):  # noqa: N802 - reads as the column type it re
     apart case-insensitively: ``Alice`` and ``alice`` are one user. MariaDB/MySQL do so by the
     database's ``*_ci`` collation; SQLite columns are declared ``COLLATE NOCASE`` (migration
     0030), so ``=``, ``IN`` and the unique index agree there too. NOCASE folds ASCII only, which
-    is all a code may hold; a category name in another script differs by case on SQLite alone.
+    is all a code may hold; category names are also compared casefolded by the catalog's own check.
     """
     return String(length).with_variant(String(length, collation="NOCASE"), "sqlite")
 
