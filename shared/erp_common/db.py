@@ -26,7 +26,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TypeVar
 
-from sqlalchemy import DateTime, Numeric, UniqueConstraint, create_engine, event, make_url, text
+from sqlalchemy import DateTime, Numeric, String, UniqueConstraint, create_engine, event, make_url, text
 from sqlalchemy.dialects import mysql
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
@@ -79,6 +79,23 @@ def utcnow() -> datetime:
 
 
 ZERO = Decimal("0")
+
+
+def CaseInsensitive(length: int):  # noqa: N802 - reads as the column type it returns
+    """A unique code or name compared without regard to case, on every backend.
+
+    Usernames, SKU codes and barcodes, warehouse and supplier codes and category names are told
+    apart case-insensitively: ``Alice`` and ``alice`` are one user. MariaDB/MySQL do so by the
+    database's ``*_ci`` collation; SQLite columns are declared ``COLLATE NOCASE`` (migration
+    0030), so ``=``, ``IN`` and the unique index agree there too. NOCASE folds ASCII only, which
+    is all a code may hold; category names are also compared casefolded by the catalog's own check.
+    """
+    return String(length).with_variant(String(length, collation="NOCASE"), "sqlite")
+
+
+def code_key(value: str) -> str:
+    """How the database tells two codes apart (see ``CaseInsensitive``), for checks made in Python."""
+    return value.lower()
 
 
 class Base(DeclarativeBase):

@@ -88,6 +88,8 @@ class ValidationFailed(ErpError):
         for err in exc.errors(include_url=False):
             loc = tuple(x for x in err["loc"] if not (isinstance(x, str) and x.startswith(("function-", "decimal"))))
             message = "unknown field" if err["type"] == "extra_forbidden" else err["msg"]
+            if err["type"] == "value_error":  # our validators' own sentences, without pydantic's prefix
+                message = message.removeprefix("Value error, ")
             details.append({"field": _field_name(loc), "message": message, "type": err["type"]})
         summary = "; ".join(f"{d['field']}: {d['message']}" for d in details[:3])
         if len(details) > 3:

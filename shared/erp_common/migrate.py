@@ -22,9 +22,28 @@ def alembic_config() -> Config:
 def upgrade(revision: str = "head") -> None:
     """Bring the database up to ``revision`` (the newest by default)."""
     config = alembic_config()
-    with get_engine().begin() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, revision)
+    engine = get_engine()
+    if engine.dialect.name != "sqlite":
+        with engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.upgrade(config, revision)
+        return
+    # SQLite changes a column by rebuilding its table (Alembic's batch mode: copy, drop, rename).
+    # With foreign keys on, dropping a table other rows reference fails or deletes; SQLite only
+    # lets them be switched off outside a transaction, and they are checked before the commit.
+    with engine.connect() as connection:
+        raw = connection.connection.driver_connection
+        raw.execute("PRAGMA foreign_keys=OFF")
+        try:
+            with connection.begin():
+                config.attributes["connection"] = connection
+                command.upgrade(config, revision)
+                broken = connection.exec_driver_sql("PRAGMA foreign_key_check").all()
+                if broken:
+                    raise RuntimeError(f"the migration would leave {len(broken)} rows pointing nowhere: "
+                                       f"{broken[:5]}")
+        finally:
+            raw.execute("PRAGMA foreign_keys=ON")
 
 
 def current_revision() -> str | None:

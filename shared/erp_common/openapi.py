@@ -100,6 +100,10 @@ def document(entries: Iterable[tuple[str, Operation]], title: str = "ERP functio
                     "404": {"description": "not found", **_ERR},
                     "409": {"description": "conflicts with the current state", **_ERR},
                     "422": {"description": "invalid input; details name each field", **_ERR},
+                    # Any function may answer these two: a client must be able to tell them apart.
+                    "429": {"description": "too many requests (sign-in throttling, rate limits)", **_ERR},
+                    "503": {"description": "busy or stopping (database_busy, shutting_down): retry after "
+                                           "Retry-After", **_ERR},
                 },
             }
             if op.roles not in (PUBLIC, CONNECTOR):

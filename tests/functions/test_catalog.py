@@ -544,3 +544,37 @@ class TestService:
                 assert http.get("/item/health").json()["status"] == "ok"
         finally:
             running.close()
+
+
+class TestCsvFormulas:
+    """Issue 9: cells a spreadsheet would run are exported quoted and imported back unchanged."""
+
+    def test_formula_cells_are_quoted_on_export_and_round_trip(self, client, admin_token):
+        cat = make_category(client, admin_token, name="=" + unique("cat"))
+        item = make_item(client, admin_token, cat["id"], name="=HYPERLINK(\"http://x\")" + unique(),
+                         description="+cmd|' /C calc'!A0\nsecond line", brand="@SUM(1+1)",
+                         barcode="-" + unique("b"), sku_specs=None)
+        quoted = make_item(client, admin_token, cat["id"], name="'=already quoted " + unique(), brand="'plain")
+        response = client.get("/function/item-export", params={"category_id": cat["id"]}, headers=auth(admin_token))
+        assert response.status_code == 200, response.text
+        rows = list(csv.DictReader(io.StringIO(response.text)))
+        first, second = rows
+        assert first["item_name"] == "'" + item["name"] and first["brand"] == "'@SUM(1+1)"
+        assert first["description"] == "'" + item["description"] and first["item_barcode"] == "'" + item["barcode"]
+        assert first["sku_code"] == item["skus"][0]["code"] and first["item_price"] == "100.00"
+        assert second["item_name"] == "'" + quoted["name"]  # '=x is written ''=x
+        assert second["brand"] == "'plain"  # a quote before no formula is the value itself
+        for row in rows:  # nothing a spreadsheet would evaluate
+            assert not any(cell.startswith(("=", "+", "-", "@", "\t", "\r")) for cell in row.values())
+        again = client.post("/function/item-import", json={"csv": response.text}, headers=auth(admin_token)).json()
+        assert again["rejected"] == [] and again["updated_items"] == 0 and again["created_items"] == 0
+        assert get_item(client, admin_token, item["id"]) == item
+        assert get_item(client, admin_token, quoted["id"]) == quoted
+
+    def test_an_import_reads_a_quoted_cell_as_its_value(self, client, admin_token, category):
+        name = "=" + unique("imp")
+        text = f"item_name,category_id,item_price,brand\n'{name},{category['id']},5,'-brand\n"
+        report = client.post("/function/item-import", json={"csv": text}, headers=auth(admin_token)).json()
+        assert report["created_items"] == 1, report
+        found = client.get("/function/item-list", params={"q": name}, headers=auth(admin_token)).json()
+        assert [(i["name"], i["brand"]) for i in found["items"]] == [(name, "-brand")]

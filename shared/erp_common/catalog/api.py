@@ -17,7 +17,7 @@ from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import Session
 
 from ..errors import NotFound
-from ..schemas import Id
+from ..schemas import Id, Line
 from .events import ItemCreated, ItemPriceChanged, ItemUpdated
 from .models import OFF_SALE, ON_SALE, Category, Item, Sku
 
@@ -26,7 +26,7 @@ __all__ = ["ON_SALE", "OFF_SALE", "SkuInfo", "SkuRef", "SkuCategory", "find_skus
            "ItemCreated", "ItemUpdated", "ItemPriceChanged"]
 
 # How other domains' inputs name a SKU: its id, or its code.
-SkuRef = Id | Annotated[str, Field(min_length=1, max_length=64)]
+SkuRef = Id | Annotated[Line, Field(min_length=1, max_length=64)]
 
 _skus = Sku.__table__
 _COLUMNS = (_skus.c.id, _skus.c.code, _skus.c.price, _skus.c.status)

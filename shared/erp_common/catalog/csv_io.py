@@ -23,7 +23,9 @@ Every row is all or nothing: a rejected row changes nothing and is reported with
 number (the header is line 1), the column and the reason. Rows are applied in batches of
 ``BATCH`` per flush; if a batch hits a conflict made meanwhile by someone else, it is redone
 row by row. ``item-export`` writes one SKU row per SKU in this shape (``sku_price`` only for a
-SKU with a price of its own), so an exported file imports back unchanged.
+SKU with a price of its own), so an exported file imports back unchanged. Cells a spreadsheet
+would run as a formula are exported with a leading ``'`` and read back without it
+(``erp_common.csv_files``).
 """
 from __future__ import annotations
 
@@ -41,6 +43,8 @@ from sqlalchemy.exc import IntegrityError
 
 from .. import uow
 from ..context import Caller, Context, Principal
+from ..csv_files import csv_file, csv_text, unescape_cell
+from ..db import code_key
 from ..errors import ErpError, NotFound, ValidationFailed
 from ..events import Envelope
 from ..operations import Accepted, FileResult
@@ -196,7 +200,9 @@ def read_csv(text: str) -> tuple[list[Row], list[RejectedRow], int]:
                                         reason=f"{len(cells)} cells, the header has {len(header)}"))
             continue
         try:
-            rows.append(parse_row(reader.line_num, {h: c.strip() for h, c in zip(header, cells, strict=True)}))
+            # unescape_cell: a cell item-export quoted against formula injection reads back as it was.
+            rows.append(parse_row(reader.line_num,
+                                  {h: unescape_cell(c.strip()) for h, c in zip(header, cells, strict=True)}))
         except RowError as exc:
             rejected.append(RejectedRow(row=reader.line_num, field=exc.column, reason=exc.reason))
     return rows, rejected, count
@@ -284,7 +290,8 @@ class Importer:
     def _batch(self, ctx: Context, rows: list[Row]) -> None:
         session = ctx.session
         codes = [r.sku_code for r in rows if r.sku_code]
-        existing = {s.code: s for s in session.scalars(select(Sku).where(Sku.code.in_(codes)))} if codes else {}
+        existing = {code_key(s.code): s for s in session.scalars(select(Sku).where(Sku.code.in_(codes)))} \
+            if codes else {}
         item_ids = {r.item_id for r in rows if r.item_id} | {s.item_id for s in existing.values()}
         item_ids |= {self.created[(r.item_name, r.category_id)] for r in rows
                      if r.sku_code and r.item_id is None and (r.item_name, r.category_id) in self.created}
@@ -316,9 +323,9 @@ class Importer:
              known_categories: set[int], taken_barcodes: set[str], fresh: dict[tuple[str, int], _NewItem]) -> None:
         if row.category_id is not None and row.category_id not in known_categories:
             raise RowError("category_id", f"category {row.category_id} does not exist")
-        if row.sku_code is not None and row.sku_code in self.seen_codes:
-            raise RowError("sku_code", f"the code is on line {self.seen_codes[row.sku_code]} already")
-        sku = existing.get(row.sku_code) if row.sku_code else None
+        if row.sku_code is not None and code_key(row.sku_code) in self.seen_codes:
+            raise RowError("sku_code", f"the code is on line {self.seen_codes[code_key(row.sku_code)]} already")
+        sku = existing.get(code_key(row.sku_code)) if row.sku_code else None
         if sku is not None:
             self._update_sku(ctx, row, sku, items[sku.item_id])
         elif row.sku_code is not None:
@@ -328,21 +335,21 @@ class Importer:
         else:
             self._new_item(ctx, row, taken_barcodes, fresh)
         if row.sku_code:
-            self.seen_codes[row.sku_code] = row.line
+            self.seen_codes[code_key(row.sku_code)] = row.line
 
     def _check_barcodes(self, row: Row, taken: set[str], *pairs: tuple[str | None, str]) -> None:
         for barcode, column in pairs:
             if barcode is None:
                 continue
-            if barcode in taken:
+            if code_key(barcode) in taken:
                 raise RowError(column, f"the barcode {barcode} is taken")
-            if barcode in self.seen_barcodes:
-                raise RowError(column, f"the barcode is on line {self.seen_barcodes[barcode]} already")
+            if code_key(barcode) in self.seen_barcodes:
+                raise RowError(column, f"the barcode is on line {self.seen_barcodes[code_key(barcode)]} already")
 
     def _see_barcodes(self, row: Row, *barcodes: str | None) -> None:
         for barcode in barcodes:
             if barcode:
-                self.seen_barcodes[barcode] = row.line
+                self.seen_barcodes[code_key(barcode)] = row.line
 
     def _apply(self, ctx: Context, item: Item, update: ItemUpdateIn) -> bool:
         changed = services.apply_update(ctx, item, update)
@@ -628,11 +635,7 @@ def export_rows(ctx: Context, data: ItemExportIn) -> Iterator[list[str]]:
 
 
 def write_csv(rows) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(COLUMNS)
-    writer.writerows(rows)
-    return out.getvalue()
+    return csv_text(COLUMNS, rows)
 
 
 def export_items(ctx: Context, data: ItemExportIn) -> FileResult:
@@ -641,5 +644,4 @@ def export_items(ctx: Context, data: ItemExportIn) -> FileResult:
     ``sku_price`` is filled only for SKUs with a price of their own, so the file imports back
     unchanged.
     """
-    return FileResult(write_csv(export_rows(ctx, data)), "text/csv; charset=utf-8",
-                       {"Content-Disposition": 'attachment; filename="items.csv"'})
+    return csv_file(COLUMNS, export_rows(ctx, data), "items")

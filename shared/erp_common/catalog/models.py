@@ -14,7 +14,7 @@ from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, Unique
 from sqlalchemy.dialects.mysql import LONGTEXT
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..db import Base, Money, UTCDateTime
+from ..db import Base, CaseInsensitive, Money, UTCDateTime
 
 ON_SALE, OFF_SALE = "on_sale", "off_sale"
 
@@ -23,7 +23,7 @@ class Category(Base):
     __tablename__ = "categories"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    name: Mapped[str] = mapped_column(String(100))
+    name: Mapped[str] = mapped_column(CaseInsensitive(100))
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("categories.id"), nullable=True)
     # Materialised path of ids, "/1/4/9/": a subtree is one prefix match.
     path: Mapped[str] = mapped_column(String(255), index=True)
@@ -62,8 +62,8 @@ class Sku(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     item_id: Mapped[int] = mapped_column(ForeignKey("items.id"), index=True)
-    code: Mapped[str] = mapped_column(String(64), unique=True)
-    barcode: Mapped[str | None] = mapped_column(String(64), nullable=True, unique=True)
+    code: Mapped[str] = mapped_column(CaseInsensitive(64), unique=True)
+    barcode: Mapped[str | None] = mapped_column(CaseInsensitive(64), nullable=True, unique=True)
     specs: Mapped[str] = mapped_column(Text, default="{}")  # JSON object, spec name -> value
     spec_key: Mapped[str] = mapped_column(String(255), default="")
     price: Mapped[Decimal] = mapped_column(Money())

@@ -5,29 +5,28 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field, field_validator
 
-from ..schemas import Id, Input, Money, Output, PageQuery, PositiveMoney, UtcDateTime
+from ..schemas import Code, Id, Input, Int, Line, Money, Name, Output, PageQuery, PositiveMoney, Text, UtcDateTime
 from .specs import SpecError, check_specs
 
 Status = Literal["on_sale", "off_sale"]
-Name = Annotated[str, Field(min_length=1, max_length=200)]
-Code = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._/-]+$")]
 Barcode = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._-]+$")]
-SpecValues = dict[Annotated[str, Field(max_length=30)], Annotated[str, Field(max_length=40)]]
+SpecValues = dict[Annotated[Line, Field(max_length=30)], Annotated[Line, Field(max_length=40)]]
+CategoryName = Annotated[Name, Field(max_length=100)]
 
 
 # --- categories ----------------------------------------------------------------------
 
 class CategoryCreateIn(Input):
-    name: Annotated[str, Field(min_length=1, max_length=100)]
+    name: CategoryName
     parent_id: Id | None = Field(None, description="the parent category; none for a top-level one")
-    sort_order: int = Field(0, ge=0, le=1_000_000)
+    sort_order: Int = Field(0, ge=0, le=1_000_000)
 
 
 class CategoryUpdateIn(Input):
     category_id: Id
-    name: Annotated[str, Field(min_length=1, max_length=100)] | None = None
+    name: CategoryName | None = None
     parent_id: Id | None = Field(None, description="move under this category; null moves it to the top level")
-    sort_order: int | None = Field(None, ge=0, le=1_000_000)
+    sort_order: Int | None = Field(None, ge=0, le=1_000_000)
 
 
 class CategoryListIn(Input):
@@ -80,7 +79,7 @@ def _distinct(values: list[str]) -> list[str]:
 
 
 # One spec's values: errors name the spec (sku_specs.color) when the list is empty or repeats a value.
-SpecList = Annotated[list[str], Field(min_length=1), AfterValidator(_distinct)]
+SpecList = Annotated[list[Annotated[Name, Field(max_length=40)]], Field(min_length=1), AfterValidator(_distinct)]
 
 
 def _check_sku_specs(value: dict[str, list[str]] | None) -> dict[str, list[str]] | None:
@@ -96,12 +95,12 @@ class ItemCreateIn(Input):
     name: Name
     category_id: Id
     price: PositiveMoney
-    description: Annotated[str, Field(max_length=5000)] = ""
-    unit: Annotated[str, Field(min_length=1, max_length=20)] = "pcs"
-    brand: Annotated[str, Field(max_length=100)] = ""
+    description: Annotated[Text, Field(max_length=5000)] = ""
+    unit: Annotated[Name, Field(max_length=20)] = "pcs"
+    brand: Annotated[Line, Field(max_length=100)] = ""
     barcode: Barcode | None = Field(None, description="the item's barcode; also its SKU's when it has no specs")
     status: Status = "on_sale"
-    sku_specs: dict[str, SpecList] | None = Field(
+    sku_specs: dict[Annotated[Line, Field(max_length=30)], SpecList] | None = Field(
         None, description='spec name -> values, e.g. {"color": ["红色", "蓝色"], "size": ["S", "M", "L"]}'
     )
     skus: Annotated[list[SkuIn], Field(max_length=500)] | None = Field(
@@ -127,9 +126,9 @@ class ItemUpdateIn(Input):
     name: Name | None = None
     category_id: Id | None = None
     price: PositiveMoney | None = None
-    description: Annotated[str, Field(max_length=5000)] | None = None
-    unit: Annotated[str, Field(min_length=1, max_length=20)] | None = None
-    brand: Annotated[str, Field(max_length=100)] | None = None
+    description: Annotated[Text, Field(max_length=5000)] | None = None
+    unit: Annotated[Name, Field(max_length=20)] | None = None
+    brand: Annotated[Line, Field(max_length=100)] | None = None
     barcode: Barcode | None = Field(None, description="the item's barcode; also its SKU's when it has no specs "
                                                       "and that SKU carries the item's barcode")
     status: Status | None = Field(None, description="on_sale or off_sale: applies to the item and all its SKUs")
@@ -186,7 +185,7 @@ class ItemSummaryOut(Output):
 
 
 class ItemListIn(PageQuery):
-    q: Annotated[str, Field(min_length=1, max_length=100)] | None = Field(
+    q: Annotated[Line, Field(min_length=1, max_length=100)] | None = Field(
         None, description="part of the item name, or the start of a SKU code or barcode"
     )
     category_id: Id | None = Field(None, description="this category and its sub-categories")
@@ -216,7 +215,7 @@ class SkuDetailOut(SkuOut):
 # --- CSV -------------------------------------------------------------------------------
 
 class ItemImportIn(Input):
-    csv: Annotated[str, Field(min_length=1, max_length=20_000_000)] = Field(description="the CSV text, UTF-8")
+    csv: Annotated[Text, Field(min_length=1, max_length=20_000_000)] = Field(description="the CSV text, UTF-8")
     dry_run: bool = Field(False, description="check every row and report, change nothing")
     background: bool = Field(False, description="run it in the background (202), whatever its size; files of "
                                                 "more rows than ERP_IMPORT_SYNC_ROWS always are")

@@ -24,6 +24,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from ..context import Context
+from ..db import code_key
 from ..errors import Conflict, NotFound, ValidationFailed
 from ..paging import paginate
 from ..schemas import Page
@@ -69,11 +70,15 @@ def _category(session: Session, category_id: int, field: str = "category_id") ->
 
 
 def _check_sibling_name(session: Session, parent_id: int | None, name: str, exclude: int | None = None) -> None:
-    query = select(Category.id).where(Category.name == name, Category.parent_id.is_(None) if parent_id is None
-                                      else Category.parent_id == parent_id)
+    siblings = select(Category.name).where(Category.parent_id.is_(None) if parent_id is None
+                                           else Category.parent_id == parent_id)
     if exclude is not None:
-        query = query.where(Category.id != exclude)
-    if session.scalar(query) is not None:
+        siblings = siblings.where(Category.id != exclude)
+    # The database's comparison first (case-insensitive: NOCASE, or MariaDB's collation, which also
+    # equates accents); then case in every script, which SQLite's NOCASE leaves out (Ä and ä).
+    taken = session.scalar(siblings.where(Category.name == name).limit(1)) is not None or \
+        name.casefold() in {n.casefold() for n in session.scalars(siblings)}
+    if taken:
         raise Conflict(
             f"a category named {name!r} exists at this place in the tree",
             code="category_name_taken",
@@ -244,14 +249,15 @@ class SkuDraft:
 
 
 def taken(session: Session, codes: Iterable[str], barcodes: Iterable[str]) -> tuple[set[str], set[str]]:
-    """Which of these SKU codes and barcodes exist already."""
+    """Which of these SKU codes and barcodes exist already, as ``code_key``s (case does not count)."""
     codes, barcodes = list(set(codes)), list(set(barcodes))
     taken_codes: set[str] = set()
     taken_barcodes: set[str] = set()
     for i in range(0, len(codes), 1000):
-        taken_codes.update(session.scalars(select(Sku.code).where(Sku.code.in_(codes[i:i + 1000]))))
+        taken_codes.update(map(code_key, session.scalars(select(Sku.code).where(Sku.code.in_(codes[i:i + 1000])))))
     for i in range(0, len(barcodes), 1000):
-        taken_barcodes.update(session.scalars(select(Sku.barcode).where(Sku.barcode.in_(barcodes[i:i + 1000]))))
+        taken_barcodes.update(map(code_key, session.scalars(
+            select(Sku.barcode).where(Sku.barcode.in_(barcodes[i:i + 1000])))))
     return taken_codes, taken_barcodes
 
 
@@ -292,16 +298,16 @@ def plan_skus(data: ItemCreateIn) -> list[SkuDraft]:
         draft.field, draft.price, draft.barcode = field, given.price, given.barcode
         if given.code is not None:
             check_code(given.code, f"{field}.code")
-            if given.code in codes:
+            if code_key(given.code) in codes:
                 raise code_taken(given.code, f"{field}.code")
-            codes[given.code] = field
+            codes[code_key(given.code)] = field
             draft.code = given.code
         if given.barcode is not None:
-            if given.barcode in barcodes:
+            if code_key(given.barcode) in barcodes:
                 raise barcode_taken(given.barcode, f"{field}.barcode")
-            barcodes[given.barcode] = field
+            barcodes[code_key(given.barcode)] = field
     if not names and data.barcode and drafts[""].barcode is None:
-        if data.barcode in barcodes:
+        if code_key(data.barcode) in barcodes:
             raise barcode_taken(data.barcode, "barcode")
         drafts[""].barcode = data.barcode
         drafts[""].field = "barcode"
@@ -313,9 +319,9 @@ def check_taken(session: Session, drafts: list[SkuDraft]) -> None:
     taken_codes, taken_barcodes = taken(session, [d.code for d in drafts if d.code],
                                          [d.barcode for d in drafts if d.barcode])
     for draft in drafts:
-        if draft.code in taken_codes:
+        if draft.code and code_key(draft.code) in taken_codes:
             raise code_taken(draft.code, f"{draft.field}.code")
-        if draft.barcode in taken_barcodes:
+        if draft.barcode and code_key(draft.barcode) in taken_barcodes:
             field = "barcode" if draft.field == "barcode" else f"{draft.field}.barcode"
             raise barcode_taken(draft.barcode, field)
 

@@ -10,14 +10,14 @@ from typing import Literal
 from pydantic import Field
 
 from ..catalog.api import SkuRef
-from ..schemas import Id, Input, Money, Output, Quantity, UtcDateTime
+from ..schemas import Id, Input, Int, Money, Output, Quantity, UtcDateTime
 
 Format = Literal["json", "csv"]
 
 
 class CostSkuIn(Input):
     sku: SkuRef = Field(description="the SKU id (number) or code (string), in the path or the query")
-    history: int = Field(50, ge=0, le=500, description="how many changes of the average to list, newest first")
+    history: Int = Field(50, ge=0, le=500, description="how many changes of the average to list, newest first")
 
 
 class CostChangeOut(Output):

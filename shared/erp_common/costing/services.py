@@ -15,14 +15,13 @@ the unit cost its sale went out at (the ledger gives a return with an origin tha
 """
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
 from ..catalog.api import SkuCategory, find_skus, sku_categories, sku_ref
 from ..context import Context
+from ..csv_files import csv_file
 from ..db import ZERO
 from ..errors import ErpError
 from ..inventory import api as inventory
@@ -52,12 +51,7 @@ def round_percent(value: Decimal) -> Decimal:
 
 
 def _csv(columns: list[str], rows: Iterable[list], name: str) -> FileResult:
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(columns)
-    writer.writerows(rows)
-    return FileResult(out.getvalue(), "text/csv; charset=utf-8",
-                      {"Content-Disposition": f'attachment; filename="{name}.csv"'})
+    return csv_file(columns, rows, name)
 
 
 def _money(value: Decimal | None) -> str:

@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 from pydantic import Field, field_validator
 
 from ..auth import ROLES
-from ..schemas import Id, Input, Output, PageQuery, UtcDateTime
+from ..schemas import Id, Input, Line, Output, PageQuery, UtcDateTime
 
 Role = Literal[
     "admin", "manager", "merchandiser", "warehouse", "purchaser", "planner", "cashier", "marketing", "accountant"
@@ -14,8 +14,8 @@ Role = Literal[
 assert set(Role.__args__) == set(ROLES)  # type: ignore[attr-defined]
 
 Username = Annotated[str, Field(min_length=3, max_length=64, pattern=r"^[A-Za-z0-9_.@-]+$")]
-Password = Annotated[str, Field(min_length=8, max_length=128)]
-Email = Annotated[str, Field(max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
+Password = Annotated[Line, Field(min_length=8, max_length=128)]
+Email = Annotated[Line, Field(max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
 
 
 def _unique_roles(roles: list[str]) -> list[str]:
@@ -25,8 +25,8 @@ def _unique_roles(roles: list[str]) -> list[str]:
 
 
 class LoginIn(Input):
-    username: Annotated[str, Field(min_length=1, max_length=64)]
-    password: Annotated[str, Field(min_length=1, max_length=128)]
+    username: Annotated[Line, Field(min_length=1, max_length=64)]
+    password: Annotated[Line, Field(min_length=1, max_length=128)]
 
 
 class UserOut(Output):
@@ -52,7 +52,7 @@ class TokenOut(Output):
 class UserCreateIn(Input):
     username: Username
     password: Password
-    full_name: Annotated[str, Field(max_length=100)] = ""
+    full_name: Annotated[Line, Field(max_length=100)] = ""
     email: Email | None = None
     roles: Annotated[list[Role], Field(min_length=1)]
 
@@ -65,7 +65,7 @@ class UserIdIn(Input):
 
 class UserUpdateIn(Input):
     user_id: Id
-    full_name: Annotated[str, Field(max_length=100)] | None = None
+    full_name: Annotated[Line, Field(max_length=100)] | None = None
     email: Email | None = None
     roles: Annotated[list[Role], Field(min_length=1)] | None = None
     is_active: bool | None = None
@@ -78,6 +78,6 @@ class UserUpdateIn(Input):
 
 
 class UserListIn(PageQuery):
-    q: Annotated[str, Field(max_length=64)] | None = Field(None, description="part of the username or name")
+    q: Annotated[Line, Field(max_length=64)] | None = Field(None, description="part of the username or name")
     role: Role | None = None
     is_active: bool | None = None

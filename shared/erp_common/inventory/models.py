@@ -18,7 +18,7 @@ from decimal import Decimal
 from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ..db import Base, Money, Quantity, UTCDateTime
+from ..db import Base, CaseInsensitive, Money, Quantity, UTCDateTime
 
 # Ledger entry types: what moved the stock.
 RECEIPT, ISSUE, ADJUST = "receipt", "issue", "adjust"
@@ -31,7 +31,7 @@ class Warehouse(Base):
     __tablename__ = "warehouses"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    code: Mapped[str] = mapped_column(String(32), unique=True)
+    code: Mapped[str] = mapped_column(CaseInsensitive(32), unique=True)
     name: Mapped[str] = mapped_column(String(100))
     address: Mapped[str] = mapped_column(String(255), default="")
     is_default: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -11,19 +11,19 @@ from typing import Annotated, Literal
 from pydantic import Field, field_validator
 
 from ..catalog.api import SkuRef
-from ..schemas import Id, Input, Money, Output, PageQuery, PositiveQuantity, Quantity, UtcDateTime
+from ..schemas import Id, Input, Line, Money, Name, Output, PageQuery, PositiveQuantity, Quantity, UtcDateTime
 from .models import LEDGER_TYPES
 
 WarehouseId = Id
-Reason = Annotated[str, Field(min_length=1, max_length=255)]
+Reason = Annotated[Name, Field(max_length=255)]
 NonNegativeQuantity = Annotated[Quantity, Field(ge=0)]
 LedgerType = Literal[LEDGER_TYPES]  # type: ignore[valid-type]
 
 
 class WarehouseCreateIn(Input):
     code: Annotated[str, Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_.-]+$")]
-    name: Annotated[str, Field(min_length=1, max_length=100)]
-    address: Annotated[str, Field(max_length=255)] = ""
+    name: Annotated[Name, Field(max_length=100)]
+    address: Annotated[Line, Field(max_length=255)] = ""
     is_default: bool = Field(False, description="make this the default warehouse (orders without one use it)")
 
 
@@ -38,7 +38,7 @@ class WarehouseOut(Output):
 
 
 class WarehouseListIn(PageQuery):
-    q: Annotated[str, Field(max_length=100)] | None = Field(None, description="part of the code or name")
+    q: Annotated[Line, Field(max_length=100)] | None = Field(None, description="part of the code or name")
 
 
 class StockAdjustIn(Input):
@@ -69,7 +69,7 @@ class StockTransferIn(Input):
     from_warehouse_id: WarehouseId
     to_warehouse_id: WarehouseId
     lines: Annotated[list[StockTransferLineIn], Field(min_length=1, max_length=200)]
-    reason: Annotated[str, Field(max_length=255)] = ""
+    reason: Annotated[Line, Field(max_length=255)] = ""
 
 
 class StockCountLineIn(Input):
@@ -80,7 +80,7 @@ class StockCountLineIn(Input):
 class StockCountIn(Input):
     warehouse_id: WarehouseId | None = Field(None, description="default: the default warehouse")
     lines: Annotated[list[StockCountLineIn], Field(min_length=1, max_length=500)]
-    reason: Annotated[str, Field(max_length=255)] = "stocktake"
+    reason: Annotated[Line, Field(max_length=255)] = "stocktake"
 
 
 class StockThresholdIn(Input):
@@ -103,7 +103,7 @@ class StockOut(Output):
 
 
 class StockQueryIn(PageQuery):
-    sku: Annotated[str, Field(max_length=64)] | None = Field(None, description="a SKU id or code")
+    sku: Annotated[Line, Field(max_length=64)] | None = Field(None, description="a SKU id or code")
     warehouse_id: WarehouseId | None = None
     low_stock: bool = Field(False, description="only rows at or below their low-stock threshold")
 
@@ -135,10 +135,10 @@ class LedgerEntryOut(Output):
 
 
 class StockLedgerIn(PageQuery):
-    sku: Annotated[str, Field(max_length=64)] | None = Field(None, description="a SKU id or code")
+    sku: Annotated[Line, Field(max_length=64)] | None = Field(None, description="a SKU id or code")
     warehouse_id: WarehouseId | None = None
     type: LedgerType | None = None
-    doc_id: Annotated[str, Field(max_length=64)] | None = Field(
+    doc_id: Annotated[Line, Field(max_length=64)] | None = Field(
         None, description="the source document, e.g. an order number")
     date_from: UtcDateTime | None = None
     date_to: UtcDateTime | None = None

@@ -5,7 +5,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
-from ..schemas import Output, PageQuery, UtcDateTime
+from ..schemas import Line, Output, PageQuery, UtcDateTime
 
 
 class JobRunOut(Output):
@@ -20,5 +20,5 @@ class JobRunOut(Output):
 
 
 class JobRunListIn(PageQuery):
-    job: Annotated[str, Field(max_length=100)] | None = None
+    job: Annotated[Line, Field(max_length=100)] | None = None
     status: Literal["running", "succeeded", "failed"] | None = None

@@ -13,14 +13,17 @@ from pydantic import AliasChoices, Field, model_validator
 
 from ..catalog.api import SkuRef
 from ..schemas import (
+    Day,
     Id,
     Input,
+    Line,
     Money,
     NonNegativeMoney,
     Output,
     PageQuery,
     PositiveQuantity,
     Quantity,
+    Text,
     UtcDateTime,
 )
 from .models import STATUSES
@@ -44,7 +47,7 @@ class BomCreateIn(Input):
     components: Components
     labour_cost: NonNegativeMoney = Field(0, description="per unit made")
     overhead_cost: NonNegativeMoney = Field(0, description="per unit made")
-    note: Annotated[str, Field(max_length=255)] = ""
+    note: Annotated[Text, Field(max_length=255)] = ""
 
 
 class BomRefIn(Input):
@@ -57,11 +60,11 @@ class BomUpdateIn(BomRefIn):
     components: Components | None = None
     labour_cost: NonNegativeMoney | None = None
     overhead_cost: NonNegativeMoney | None = None
-    note: Annotated[str, Field(max_length=255)] | None = None
+    note: Annotated[Text, Field(max_length=255)] | None = None
 
 
 class BomListIn(PageQuery):
-    sku: Annotated[str, Field(min_length=1, max_length=64)] | None = Field(
+    sku: Annotated[Line, Field(min_length=1, max_length=64)] | None = Field(
         None, description="the BOMs of this finished SKU (digits: its id, else its code)")
     all_versions: bool = Field(False, description="false: only each SKU's current version")
 
@@ -98,12 +101,12 @@ class WorkOrderCreateIn(Input):
     quantity: PositiveQuantity = Field(validation_alias=AliasChoices("quantity", "qty"))
     bom_id: Id | None = Field(None, description="the BOM version to make it with; default: the SKU's current one")
     warehouse_id: Id | None = Field(None, description="components from and goods into; default: the default one")
-    due_date: dt.date | None = None
-    note: Annotated[str, Field(max_length=255)] = ""
+    due_date: Day | None = None
+    note: Annotated[Text, Field(max_length=255)] = ""
 
 
 class WorkOrderRefIn(Input):
-    wo: Id | Annotated[str, Field(min_length=1, max_length=32)] = Field(
+    wo: Id | Annotated[Line, Field(min_length=1, max_length=32)] = Field(
         description="the work order id or number (WO...), in the path or the body")
 
 
@@ -113,12 +116,12 @@ class WorkOrderCompleteIn(WorkOrderRefIn):
 
 
 class WorkOrderCancelIn(WorkOrderRefIn):
-    reason: Annotated[str, Field(max_length=255)] = ""
+    reason: Annotated[Line, Field(max_length=255)] = ""
 
 
 class WorkOrderListIn(PageQuery):
     status: Status | None = None
-    sku: Annotated[str, Field(min_length=1, max_length=64)] | None = Field(
+    sku: Annotated[Line, Field(min_length=1, max_length=64)] | None = Field(
         None, description="work orders making this SKU (digits: its id, else its code)")
     date_from: UtcDateTime | None = Field(None, description="created at or after")
     date_to: UtcDateTime | None = Field(None, description="created before")
@@ -172,11 +175,11 @@ class WorkOrderOut(WorkOrderSummaryOut):
 class DemandIn(Input):
     sku: SkuRef = Field(validation_alias=AliasChoices("sku", "sku_id", "sku_code"))
     qty: PositiveQuantity = Field(validation_alias=AliasChoices("qty", "quantity"))
-    date: dt.date = Field(description="when the goods are needed")
+    date: Day = Field(description="when the goods are needed")
 
 
 class PlanIn(Input):
-    work_orders: Annotated[list[Id | Annotated[str, Field(min_length=1, max_length=32)]],
+    work_orders: Annotated[list[Id | Annotated[Line, Field(min_length=1, max_length=32)]],
                            Field(max_length=200)] = Field(
         [], description="draft work orders to plan (ids or numbers): their components are needed")
     demand: Annotated[list[DemandIn], Field(max_length=500)] = Field(

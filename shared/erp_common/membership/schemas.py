@@ -9,11 +9,21 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BeforeValidator, Field
 
-from ..schemas import Input, Money, NonNegativeMoney, Output, PageQuery, UtcDateTime
+from ..schemas import (
+    Input,
+    Int,
+    Line,
+    Money,
+    Name,
+    NonNegativeMoney,
+    Output,
+    PageQuery,
+    UtcDateTime,
+)
 from .contact import normalise_email, normalise_phone
 
-Phone = Annotated[str, Field(max_length=32), AfterValidator(normalise_phone)]
-Email = Annotated[str, Field(max_length=254, pattern=r"^\s*[^@\s]+@[^@\s]+\.[^@\s]+\s*$"),
+Phone = Annotated[Line, Field(max_length=32), AfterValidator(normalise_phone)]
+Email = Annotated[Line, Field(max_length=254, pattern=r"^\s*[^@\s]+@[^@\s]+\.[^@\s]+\s*$"),
                   AfterValidator(normalise_email)]
 
 
@@ -27,7 +37,7 @@ TierCode = Annotated[str, Field(min_length=1, max_length=20, pattern=r"^[a-z0-9_
 
 
 class MemberRegisterIn(Input):
-    name: Annotated[str, Field(min_length=1, max_length=100)]
+    name: Annotated[Name, Field(max_length=100)]
     phone: Phone | None = Field(None, description='any spelling: "+86 138 0013 8000", "13800138000"')
     email: Email | None = None
 
@@ -54,22 +64,22 @@ class MemberGetIn(Input):
 
 
 class MemberListIn(PageQuery):
-    q: Annotated[str, Field(max_length=100)] | None = Field(None, description="part of the name")
+    q: Annotated[Line, Field(max_length=100)] | None = Field(None, description="part of the name")
     tier: TierCode | None = None
     is_active: bool | None = None
 
 
 class MemberUpdateIn(Input):
     member: MemberRef = Field(description="the member's id or code, in the path")
-    name: Annotated[str, Field(min_length=1, max_length=100)] | None = None
-    phone: Phone | Annotated[str, Field(max_length=0)] | None = Field(None, description='"" removes it')
-    email: Email | Annotated[str, Field(max_length=0)] | None = Field(None, description='"" removes it')
+    name: Annotated[Name, Field(max_length=100)] | None = None
+    phone: Phone | Annotated[Line, Field(max_length=0)] | None = Field(None, description='"" removes it')
+    email: Email | Annotated[Line, Field(max_length=0)] | None = Field(None, description='"" removes it')
     is_active: bool | None = None
 
 
 class TierIn(Input):
     code: TierCode
-    name: Annotated[str, Field(min_length=1, max_length=50)]
+    name: Annotated[Name, Field(max_length=50)]
     threshold: NonNegativeMoney = Field(description="lifetime spend from which a member is in this tier")
     discount_rate: Annotated[Money, Field(ge=0, lt=1)] = Field(description="0.05 is 5% off tier prices")
 
@@ -109,5 +119,5 @@ class PointsEntryOut(Output):
 
 class PointsAdjustIn(Input):
     member: MemberRef = Field(description="the member's id or code, in the path")
-    points: Annotated[int, Field(ge=-1_000_000, le=1_000_000)] = Field(description="added (or taken, if negative)")
-    reason: Annotated[str, Field(min_length=1, max_length=255)]
+    points: Annotated[Int, Field(ge=-1_000_000, le=1_000_000)] = Field(description="added (or taken, if negative)")
+    reason: Annotated[Line, Field(min_length=1, max_length=255)]

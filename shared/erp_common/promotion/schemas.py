@@ -15,7 +15,9 @@ from ..catalog.api import SkuRef
 from ..schemas import (
     Id,
     Input,
+    Int,
     Money,
+    Name,
     NonNegativeMoney,
     Output,
     PageQuery,
@@ -29,7 +31,7 @@ from .pricing import KINDS, SCOPES
 
 ZERO = Decimal("0")
 Kind = Literal[KINDS]  # type: ignore[valid-type]
-Limit = Annotated[int, Field(ge=1, le=100_000_000)]
+Limit = Annotated[Int, Field(ge=1, le=100_000_000)]
 TierCode = Annotated[str, Field(min_length=1, max_length=20, pattern=r"^[a-z0-9_-]+$")]
 CouponCode = Annotated[str, Field(min_length=1, max_length=20, pattern=r"^[A-Za-z0-9-]+$")]
 
@@ -45,9 +47,9 @@ class ScopeOut(Output):
 
 
 class PromotionFields(Input):
-    name: Annotated[str, Field(min_length=1, max_length=100)]
+    name: Annotated[Name, Field(max_length=100)]
     kind: Kind = Field(description="percent_off, amount_off, spend_off (满减), buy_x_get_y or tier_price")
-    priority: Annotated[int, Field(ge=0, le=1000)] = Field(0, description="higher applies first")
+    priority: Annotated[Int, Field(ge=0, le=1000)] = Field(0, description="higher applies first")
     exclusive: bool = Field(False, description="applies alone (the best of exclusive vs the stackable sum wins)")
     enabled: bool = True
     starts_at: UtcDateTime | None = None
@@ -57,8 +59,8 @@ class PromotionFields(Input):
     amount: NonNegativeMoney = Field(ZERO, description="amount_off, spend_off: the amount taken off")
     threshold: NonNegativeMoney = Field(ZERO, description="spend_off (and amount_off): the spend needed")
     repeat: bool = Field(False, description="spend_off: once per threshold reached")
-    buy_qty: Annotated[int, Field(ge=0, le=1000)] = 0
-    free_qty: Annotated[int, Field(ge=0, le=1000)] = 0
+    buy_qty: Annotated[Int, Field(ge=0, le=1000)] = 0
+    free_qty: Annotated[Int, Field(ge=0, le=1000)] = 0
     tiers: Annotated[list[TierCode], Field(max_length=20)] = Field([], description="tier_price: for these tiers")
     usage_limit: Limit | None = Field(None, description="orders it may be applied to, in all")
     per_member_limit: Limit | None = Field(None, description="orders per member (members only, then)")
@@ -70,8 +72,8 @@ class PromotionCreateIn(PromotionFields):
 
 class PromotionUpdateIn(Input):
     promotion: Id = Field(description="the promotion id, in the path")
-    name: Annotated[str, Field(min_length=1, max_length=100)] | None = None
-    priority: Annotated[int, Field(ge=0, le=1000)] | None = None
+    name: Annotated[Name, Field(max_length=100)] | None = None
+    priority: Annotated[Int, Field(ge=0, le=1000)] | None = None
     exclusive: bool | None = None
     enabled: bool | None = None
     starts_at: UtcDateTime | None = None
@@ -81,8 +83,8 @@ class PromotionUpdateIn(Input):
     amount: NonNegativeMoney | None = None
     threshold: NonNegativeMoney | None = None
     repeat: bool | None = None
-    buy_qty: Annotated[int, Field(ge=0, le=1000)] | None = None
-    free_qty: Annotated[int, Field(ge=0, le=1000)] | None = None
+    buy_qty: Annotated[Int, Field(ge=0, le=1000)] | None = None
+    free_qty: Annotated[Int, Field(ge=0, le=1000)] | None = None
     tiers: Annotated[list[TierCode], Field(max_length=20)] | None = None
     usage_limit: Limit | None = None
     per_member_limit: Limit | None = None
@@ -125,12 +127,12 @@ class PromotionListIn(PageQuery):
 
 
 class CouponTemplateIn(Input):
-    name: Annotated[str, Field(min_length=1, max_length=100)]
+    name: Annotated[Name, Field(max_length=100)]
     kind: Literal["amount", "percent"] = "amount"
     value: PositiveMoney = Field(description="the amount off, or the percentage off (10 is 10%)")
     min_spend: NonNegativeMoney = ZERO
     scope: ScopeIn = ScopeIn()
-    valid_days: Annotated[int, Field(ge=1, le=3650)] = Field(30, description="a coupon expires this long after issue")
+    valid_days: Annotated[Int, Field(ge=1, le=3650)] = Field(30, description="a coupon expires this long after issue")
     per_member_limit: Limit | None = Field(None, description="coupons of this template a member may hold")
     give_back: bool = Field(True, description="a cancelled or fully returned order gives the coupon back")
 
@@ -195,7 +197,7 @@ class PriceQuoteIn(Input):
     lines: Annotated[list[QuoteLineIn], Field(min_length=1, max_length=100)] = Field(
         validation_alias=AliasChoices("lines", "details"))
     coupon: CouponCode | None = Field(None, description="a coupon code the member has claimed")
-    points: Annotated[int, Field(ge=0, le=100_000_000)] = Field(0, description="points to redeem")
+    points: Annotated[Int, Field(ge=0, le=100_000_000)] = Field(0, description="points to redeem")
 
 
 class AdjustmentOut(Output):

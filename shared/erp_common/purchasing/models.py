@@ -12,7 +12,7 @@ from decimal import Decimal
 from sqlalchemy import Boolean, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..db import Base, Money, Quantity, UTCDateTime
+from ..db import Base, CaseInsensitive, Money, Quantity, UTCDateTime
 
 # Purchase order states (purchasing/workflow.py moves between them).
 DRAFT, APPROVED, PARTIALLY_RECEIVED, RECEIVED = "draft", "approved", "partially_received", "received"
@@ -25,7 +25,7 @@ class Supplier(Base):
     __tablename__ = "suppliers"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    code: Mapped[str] = mapped_column(String(32), unique=True)
+    code: Mapped[str] = mapped_column(CaseInsensitive(32), unique=True)
     name: Mapped[str] = mapped_column(String(100), index=True)
     contact_name: Mapped[str] = mapped_column(String(100), default="")
     phone: Mapped[str] = mapped_column(String(32), default="")

@@ -10,23 +10,37 @@ from typing import Annotated, Literal
 from pydantic import AliasChoices, Field
 
 from ..catalog.api import SkuRef
-from ..schemas import Id, Input, Money, NonNegativeMoney, Output, PageQuery, PositiveQuantity, Quantity, UtcDateTime
+from ..schemas import (
+    Id,
+    Input,
+    Int,
+    Line,
+    Money,
+    Name,
+    NonNegativeMoney,
+    Output,
+    PageQuery,
+    PositiveQuantity,
+    Quantity,
+    Text,
+    UtcDateTime,
+)
 from .models import STATUSES
 
 Code = Annotated[str, Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_.-]+$")]
-Email = Annotated[str, Field(max_length=254, pattern=r"^$|^[^@\s]+@[^@\s]+\.[^@\s]+$")]
+Email = Annotated[Line, Field(max_length=254, pattern=r"^$|^[^@\s]+@[^@\s]+\.[^@\s]+$")]
 Status = Literal[STATUSES]  # type: ignore[valid-type]
 Percent = Annotated[Money, Field(ge=0, le=100)]
 
 
 class SupplierCreateIn(Input):
     code: Code = Field(description="the supplier's code, unique (letters, digits, _ . -)")
-    name: Annotated[str, Field(min_length=1, max_length=100)]
-    contact_name: Annotated[str, Field(max_length=100)] = ""
-    phone: Annotated[str, Field(max_length=32)] = ""
+    name: Annotated[Name, Field(max_length=100)]
+    contact_name: Annotated[Line, Field(max_length=100)] = ""
+    phone: Annotated[Line, Field(max_length=32)] = ""
     email: Email = ""
-    address: Annotated[str, Field(max_length=255)] = ""
-    payment_terms: Annotated[str, Field(max_length=32)] = Field("", description='e.g. "NET30" or "COD"')
+    address: Annotated[Line, Field(max_length=255)] = ""
+    payment_terms: Annotated[Line, Field(max_length=32)] = Field("", description='e.g. "NET30" or "COD"')
 
 
 class SupplierOut(Output):
@@ -45,7 +59,7 @@ class SupplierOut(Output):
 
 
 class SupplierListIn(PageQuery):
-    q: Annotated[str, Field(max_length=100)] | None = Field(None, description="part of the code or name")
+    q: Annotated[Line, Field(max_length=100)] | None = Field(None, description="part of the code or name")
     is_active: bool | None = None
 
 
@@ -56,12 +70,12 @@ class SupplierRefIn(Input):
 class SupplierUpdateIn(SupplierRefIn):
     """The fields given change; the code does not."""
 
-    name: Annotated[str, Field(min_length=1, max_length=100)] | None = None
-    contact_name: Annotated[str, Field(max_length=100)] | None = None
-    phone: Annotated[str, Field(max_length=32)] | None = None
+    name: Annotated[Name, Field(max_length=100)] | None = None
+    contact_name: Annotated[Line, Field(max_length=100)] | None = None
+    phone: Annotated[Line, Field(max_length=32)] | None = None
     email: Email | None = None
-    address: Annotated[str, Field(max_length=255)] | None = None
-    payment_terms: Annotated[str, Field(max_length=32)] | None = None
+    address: Annotated[Line, Field(max_length=255)] | None = None
+    payment_terms: Annotated[Line, Field(max_length=32)] | None = None
     is_active: bool | None = None
 
 
@@ -70,9 +84,9 @@ class SupplierUpdateIn(SupplierRefIn):
 class SkuSupplierSetIn(Input):
     sku: SkuRef = Field(description="the SKU id (number) or code (string)")
     supplier_id: Id
-    supplier_sku_code: Annotated[str, Field(max_length=64)] = Field("", description="the supplier's own code")
+    supplier_sku_code: Annotated[Line, Field(max_length=64)] = Field("", description="the supplier's own code")
     last_price: NonNegativeMoney | None = Field(None, description="the last unit price paid (receipts update it)")
-    lead_time_days: int = Field(0, ge=0, le=3650)
+    lead_time_days: Int = Field(0, ge=0, le=3650)
     is_preferred: bool = Field(False, description="true: this supplier becomes the SKU's only preferred one")
     remove: bool = Field(False, description="true: the supplier no longer supplies this SKU")
 
@@ -114,12 +128,12 @@ class PoCreateIn(Input):
                                             description="when the goods are due (also spelt expected_date)")
     over_receipt_pct: Percent | None = Field(
         None, description="how much more than ordered a line may receive, in %; default ERP_PO_OVER_RECEIPT_PERCENT")
-    note: Annotated[str, Field(max_length=255)] = ""
+    note: Annotated[Text, Field(max_length=255)] = ""
     lines: PoLines
 
 
 class PoRefIn(Input):
-    po: Id | Annotated[str, Field(min_length=1, max_length=32)] = Field(
+    po: Id | Annotated[Line, Field(min_length=1, max_length=32)] = Field(
         description="the PO id or number (PO...), in the path or the body")
 
 
@@ -130,12 +144,12 @@ class PoUpdateIn(PoRefIn):
     warehouse_id: Id | None = None
     expected_at: UtcDateTime | None = Field(None, validation_alias=AliasChoices("expected_at", "expected_date"))
     over_receipt_pct: Percent | None = None
-    note: Annotated[str, Field(max_length=255)] | None = None
+    note: Annotated[Text, Field(max_length=255)] | None = None
     lines: PoLines | None = None
 
 
 class PoEndIn(PoRefIn):
-    reason: Annotated[str, Field(max_length=255)] = ""
+    reason: Annotated[Line, Field(max_length=255)] = ""
 
 
 class ReceiveLineIn(Input):
@@ -147,13 +161,13 @@ class ReceiveLineIn(Input):
 class PoReceiveIn(PoRefIn):
     lines: Annotated[list[ReceiveLineIn], Field(min_length=1, max_length=200)] | None = Field(
         None, description="what came in; default: everything still due")
-    note: Annotated[str, Field(max_length=255)] = ""
+    note: Annotated[Text, Field(max_length=255)] = ""
 
 
 class PoListIn(PageQuery):
     status: Status | None = None
     supplier_id: Id | None = None
-    sku: Annotated[str, Field(min_length=1, max_length=64)] | None = Field(
+    sku: Annotated[Line, Field(min_length=1, max_length=64)] | None = Field(
         None, description="POs with a line of this SKU (digits: its id, else its code)")
     date_from: UtcDateTime | None = Field(None, description="created at or after")
     date_to: UtcDateTime | None = Field(None, description="created before")

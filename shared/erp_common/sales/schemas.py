@@ -23,7 +23,21 @@ from pydantic import AliasChoices, BeforeValidator, Field
 
 from ..catalog.api import SkuRef
 from ..promotion.api import AdjustmentOut
-from ..schemas import Id, Input, Money, Output, PageQuery, PositiveMoney, PositiveQuantity, Quantity, UtcDateTime
+from ..schemas import (
+    Code,
+    Id,
+    Input,
+    Int,
+    Line,
+    Money,
+    Output,
+    PageQuery,
+    PositiveMoney,
+    PositiveQuantity,
+    Quantity,
+    Text,
+    UtcDateTime,
+)
 from .models import STATUSES
 
 Status = Literal[STATUSES]  # type: ignore[valid-type]
@@ -43,10 +57,10 @@ class OrderCreateIn(Input):
     warehouse_id: Id | None = Field(None, description="default: the default warehouse")
     lines: Annotated[list[OrderLineIn], Field(min_length=1, max_length=100)] = Field(
         validation_alias=AliasChoices("lines", "details"), description="also spelt details")
-    note: Annotated[str, Field(max_length=255)] = ""
-    coupon: Annotated[str, Field(min_length=1, max_length=20, pattern=r"^[A-Za-z0-9-]+$")] | None = Field(
+    note: Annotated[Text, Field(max_length=255)] = ""
+    coupon: Annotated[Code, Field(min_length=1, max_length=20)] | None = Field(
         None, description="a coupon code the member has claimed")
-    points: Annotated[int, Field(ge=0, le=100_000_000)] = Field(0, description="the member's points to redeem")
+    points: Annotated[Int, Field(ge=0, le=100_000_000)] = Field(0, description="the member's points to redeem")
 
 
 def _json_list(value: object) -> object:
@@ -119,7 +133,7 @@ class OrderOut(OrderSummaryOut):
 
 
 class OrderRefIn(Input):
-    order: Id | Annotated[str, Field(min_length=1, max_length=32)] = Field(
+    order: Id | Annotated[Line, Field(min_length=1, max_length=32)] = Field(
         description="the order id or number (SO...), in the path or the body")
 
 
@@ -133,7 +147,7 @@ class OrderListIn(PageQuery):
 class OrderPayIn(OrderRefIn):
     amount: PositiveMoney = Field(description="must equal the amount due")
     method: Literal["cash", "card", "wechat", "alipay", "transfer", "other"] = "cash"
-    reference: Annotated[str, Field(max_length=100)] = ""
+    reference: Annotated[Line, Field(max_length=100)] = ""
 
 
 class LineQtyIn(Input):
@@ -148,13 +162,13 @@ class OrderShipIn(OrderRefIn):
 
 
 class OrderCancelIn(OrderRefIn):
-    reason: Annotated[str, Field(max_length=255)] = ""
+    reason: Annotated[Line, Field(max_length=255)] = ""
 
 
 class OrderReturnIn(OrderRefIn):
     lines: Annotated[list[LineQtyIn], Field(min_length=1, max_length=100)] | None = Field(
         None, description="what comes back; default: everything shipped and not returned yet")
-    reason: Annotated[str, Field(max_length=255)] = ""
+    reason: Annotated[Line, Field(max_length=255)] = ""
 
 
 class UnpaidCancelOut(Output):
