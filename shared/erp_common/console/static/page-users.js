@@ -1,0 +1,46 @@
+// Users and roles (admin): the list, a new user with roles, enable/disable.
+import { call } from "./api.js";
+import { t } from "./i18n.js";
+import { field, h, notice, pager, showErrors, submitting, table } from "./ui.js";
+
+const ROLES = ["admin", "manager", "merchandiser", "warehouse", "purchaser", "planner", "cashier", "marketing", "accountant"];
+
+export async function render(view) {
+  const results = h("div", { "aria-live": "polite" });
+  async function load(page = 1) {
+    try {
+      const data = await call("user-list", { query: { page, page_size: 50 } });
+      results.replaceChildren(table([
+        { label: "ID", value: (u) => String(u.id), num: true }, { label: t("Username"), value: (u) => u.username },
+        { label: t("Full name"), value: (u) => u.full_name }, { label: t("Roles"), value: (u) => u.roles.join(", ") },
+        { label: t("Active"), value: (u) => (u.is_active ? t("yes") : t("no")) },
+        { label: t("Actions"), value: (u) => h("button", { type: "button", text: `${u.is_active ? t("Disable") : t("Enable")} ${u.username}`,
+          onclick: async () => {
+            try { await call("user-update", { path: String(u.id), body: { is_active: !u.is_active } }); await load(page); }
+            catch (err) { showErrors(form, err); }
+          } }) },
+      ], data.items, t("Users")), pager(data, load));
+    } catch (err) { showErrors(form, err); }
+  }
+  const username = field({ name: "username", label: t("Username"), required: true, attrs: { autocomplete: "off" } });
+  const password = field({ name: "password", label: t("Password"), type: "password", required: true, attrs: { autocomplete: "new-password" } });
+  const fullName = field({ name: "full_name", label: t("Full name") });
+  const roleBoxes = ROLES.map((r) => field({ name: `role-${r}`, label: r, type: "checkbox" }));
+  const rolesError = h("p", { class: "field-error", id: "roles-err", "data-error-for": "roles" });
+  const form = h("form", { class: "card" }, h("h2", { text: t("Create user") }),
+    h("div", { class: "fields" }, username, password, fullName),
+    h("fieldset", { "aria-describedby": "roles-err" }, h("legend", { text: t("Roles of this user") }), h("div", { class: "fields" }, roleBoxes)),
+    rolesError, h("button", { type: "submit", class: "primary", text: t("Create user") }));
+  form.addEventListener("submit", (e) => {
+    e.preventDefault();
+    submitting(form, async () => {
+      await call("user-create", { idempotent: true, body: { username: username.input.value.trim(), password: password.input.value,
+        full_name: fullName.input.value.trim(), roles: ROLES.filter((r, i) => roleBoxes[i].input.checked) } });
+      notice(form, t("Saved."));
+      form.reset();
+      await load(1);
+    });
+  });
+  view.append(h("h1", { text: t("Users") }), form, results);
+  await load(1);
+}
