@@ -273,8 +273,10 @@ def test_csv_import_reports_the_bad_row(open_page, console_url, people, category
     expect(rejected.get_by_role("row")).to_have_count(2)  # the header and row 3
     expect(rejected.get_by_role("cell", name="3", exact=True)).to_be_visible()
     expect(rejected.get_by_role("cell", name="item_price")).to_be_visible()
-    expect(page.locator("progress")).to_have_attribute("value", "100")
+    expect(page.get_by_label("Import progress")).to_have_attribute("value", "100")
     check(page, "import")
+    page.get_by_role("button", name="Export CSV").click()
+    expect(page.get_by_role("link", name="items.csv")).to_be_visible()
 
 
 def test_admin_pages(open_page, console_url, people):

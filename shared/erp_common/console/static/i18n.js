@@ -40,7 +40,7 @@ const ZH = {
   "Open": "打开", "Loading…": "加载中…", "Nothing found.": "没有数据。", "Something went wrong.": "出错了。",
   "Actions": "操作", "Item": "商品", "Details": "详情", "Welcome, {name}.": "欢迎，{name}。",
   "Choose a page from the menu.": "请从菜单选择页面。", "Spec grid": "规格表", "Lines to count": "盘点明细",
-  "Add line": "加一行", "Roles of this user": "用户角色", "Language": "语言",
+  "Add line": "加一行", "Report": "导入结果", "Count": "数量", "Roles of this user": "用户角色", "Language": "语言",
 };
 
 const KEY = "erp.lang";

@@ -6,10 +6,11 @@ import { field, h, notice, showErrors, submitting, table } from "./ui.js";
 export async function render(view) {
   const file = field({ name: "csv", label: t("CSV file"), type: "file", attrs: { accept: ".csv,text/csv" } });
   const dry = field({ name: "dry_run", label: t("Check only (dry run)"), type: "checkbox" });
-  const progress = h("progress", { max: 100, value: 0, "aria-label": t("Import progress") });
+  const progress = h("progress", { id: "import-progress", max: 100, value: 0 });
+  const progressLabel = h("label", { for: "import-progress", text: t("Import progress") });
   const report = h("div", { "aria-live": "polite", id: "import-report" });
   const form = h("form", { class: "card" }, h("div", { class: "fields" }, file, dry,
-    h("button", { type: "submit", class: "primary", text: t("Import") })), progress);
+    h("button", { type: "submit", class: "primary", text: t("Import") })), progressLabel, progress);
   form.addEventListener("submit", (e) => {
     e.preventDefault();
     report.replaceChildren();
@@ -20,7 +21,7 @@ export async function render(view) {
       progress.removeAttribute("value");  // indeterminate while the server works through the rows
       try {
         const r = await call("item-import", { body: { csv: await chosen.text(), dry_run: dry.input.checked }, idempotent: true });
-        report.append(table([{ label: t("Rows"), value: (x) => x[0] }, { label: "", value: (x) => String(x[1]), num: true }], [
+        report.append(table([{ label: t("Report"), value: (x) => x[0] }, { label: t("Count"), value: (x) => String(x[1]), num: true }], [
           [t("Rows"), r.rows], [t("Created items"), r.created_items], [t("Updated items"), r.updated_items],
           [t("Created SKUs"), r.created_skus], [t("Updated SKUs"), r.updated_skus], [t("Rejected rows"), r.rejected.length]]),
         h("h2", { text: t("Rejected rows") }),

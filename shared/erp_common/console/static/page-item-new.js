@@ -36,7 +36,7 @@ export async function render(view) {
       h("thead", {}, h("tr", {}, [t("Colour"), t("Size"), t("Code"), t("Price"), t("Barcode")].map((x) => h("th", { scope: "col", text: x })))),
       h("tbody", {}, rows.map((specs, i) => h("tr", { "data-sku-row": i },
         h("td", { text: specs.color || "" }), h("td", { text: specs.size || "" }),
-        ...["code", "price", "barcode"].map((k) => h("td", {}, field({ name: `skus[${i}].${k}`, label: `${label(specs)} ${t(k === "code" ? "Code" : k === "price" ? "Price" : "Barcode")}`,
+        ...["code", "price", "barcode"].map((k) => h("td", {}, field({ name: `skus[${i}].${k}`, hideLabel: true, label: `${label(specs)} ${t(k === "code" ? "Code" : k === "price" ? "Price" : "Barcode")}`,
           attrs: k === "price" ? { inputmode: "decimal", placeholder: price.input.value } : {} }))))))) : "");
   }
 

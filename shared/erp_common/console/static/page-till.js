@@ -38,7 +38,7 @@ export async function render(view) {
 
   function draw() {
     tbody.replaceChildren(...lines.map((l, i) => {
-      const qty = field({ name: `lines[${i}].qty`, label: `${t("Qty")} ${l.code}`, type: "number", value: l.qty,
+      const qty = field({ name: `lines[${i}].qty`, label: `${t("Qty")} ${l.code}`, type: "number", value: l.qty, hideLabel: true,
         attrs: { min: 1, step: 1, class: "qty" } });
       qty.input.addEventListener("change", () => { l.qty = Math.max(1, Number(qty.input.value) || 1); quote(); });
       return h("tr", { "data-barcode": l.barcode || "", "data-code": l.code },

@@ -18,7 +18,8 @@ export function h(tag, attrs = {}, ...children) {
 }
 
 // A labelled input (or select/textarea) named as the API's field, with the slot its error goes in.
-export function field({ name, label, type = "text", value = "", options, required, attrs = {}, hint }) {
+// hideLabel: the label is read out but not drawn (a grid cell, whose column header shows it).
+export function field({ name, label, type = "text", value = "", options, required, attrs = {}, hint, hideLabel }) {
   const id = `f${++uid}`;
   const errId = `${id}-err`;
   let input;
@@ -32,7 +33,7 @@ export function field({ name, label, type = "text", value = "", options, require
   } else {
     input = h("input", { ...common, type, value });
   }
-  const wrap = h("div", { class: "field" }, h("label", { for: id, text: label }), input,
+  const wrap = h("div", { class: "field" }, h("label", { for: id, text: label, class: hideLabel ? "visually-hidden" : null }), input,
     hint ? h("span", { class: "muted", text: hint }) : null,
     h("p", { class: "field-error", id: errId, "data-error-for": name }));
   wrap.input = input;
