@@ -7,9 +7,13 @@ const ROLES = ["admin", "manager", "merchandiser", "warehouse", "purchaser", "pl
 
 export async function render(view) {
   const results = h("div", { "aria-live": "polite" });
+  const q = field({ name: "q", label: t("Search"), type: "search" });
+  const search = h("form", { class: "card", role: "search" }, h("div", { class: "fields" }, q,
+    h("button", { type: "submit", text: t("Search") })));
+  search.addEventListener("submit", (e) => { e.preventDefault(); load(1); });
   async function load(page = 1) {
     try {
-      const data = await call("user-list", { query: { page, page_size: 50 } });
+      const data = await call("user-list", { query: { q: q.input.value.trim(), page, page_size: 50 } });
       results.replaceChildren(table([
         { label: "ID", value: (u) => String(u.id), num: true }, { label: t("Username"), value: (u) => u.username },
         { label: t("Full name"), value: (u) => u.full_name }, { label: t("Roles"), value: (u) => u.roles.join(", ") },
@@ -17,10 +21,10 @@ export async function render(view) {
         { label: t("Actions"), value: (u) => h("button", { type: "button", text: `${u.is_active ? t("Disable") : t("Enable")} ${u.username}`,
           onclick: async () => {
             try { await call("user-update", { path: String(u.id), body: { is_active: !u.is_active } }); await load(page); }
-            catch (err) { showErrors(form, err); }
+            catch (err) { showErrors(search, err); }
           } }) },
       ], data.items, t("Users")), pager(data, load));
-    } catch (err) { showErrors(form, err); }
+    } catch (err) { showErrors(search, err); }
   }
   const username = field({ name: "username", label: t("Username"), required: true, attrs: { autocomplete: "off" } });
   const password = field({ name: "password", label: t("Password"), type: "password", required: true, attrs: { autocomplete: "new-password" } });
@@ -37,10 +41,11 @@ export async function render(view) {
       await call("user-create", { idempotent: true, body: { username: username.input.value.trim(), password: password.input.value,
         full_name: fullName.input.value.trim(), roles: ROLES.filter((r, i) => roleBoxes[i].input.checked) } });
       notice(form, t("Saved."));
+      q.input.value = username.input.value.trim();  // show the new user
       form.reset();
       await load(1);
     });
   });
-  view.append(h("h1", { text: t("Users") }), form, results);
+  view.append(h("h1", { text: t("Users") }), form, search, results);
   await load(1);
 }
