@@ -55,6 +55,13 @@ export async function operations() {
   return declared;
 }
 
+// Every role some function allows (admin included): the roles a user can be given.
+export function knownRoles() {
+  const roles = new Set(["admin"]);
+  for (const op of Object.values(declared || {})) if (Array.isArray(op.roles)) op.roles.forEach((r) => roles.add(r));
+  return [...roles].sort();
+}
+
 export function can(name) {
   const op = declared && declared[name];
   if (!op) return false;

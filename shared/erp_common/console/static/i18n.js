@@ -40,14 +40,23 @@ const ZH = {
   "Open": "打开", "Loading…": "加载中…", "Nothing found.": "没有数据。", "Something went wrong.": "出错了。",
   "Actions": "操作", "Item": "商品", "Details": "详情", "Welcome, {name}.": "欢迎，{name}。",
   "Choose a page from the menu.": "请从菜单选择页面。", "Spec grid": "规格表", "Lines to count": "盘点明细",
-  "Add line": "加一行", "Report": "导入结果", "Count": "数量", "Roles of this user": "用户角色", "Language": "语言",
+  "Add line": "加一行", "Report": "导入结果", "Edit roles": "修改角色", "Count": "数量", "Roles of this user": "用户角色", "Language": "语言",
+};
+
+// The API's codes shown in English as words (the Chinese above covers them too).
+const EN = {
+  "on_sale": "On sale", "off_sale": "Off sale", "pending_payment": "Pending payment", "paid": "Paid",
+  "partially_shipped": "Partially shipped", "shipped": "Shipped", "partially_returned": "Partially returned",
+  "returned": "Returned", "cancelled": "Cancelled", "in": "In", "out": "Out", "receipt": "Receipt",
+  "adjust": "Adjustment", "issue": "Issue", "cash": "Cash", "card": "Card", "wechat": "WeChat Pay",
+  "alipay": "Alipay", "transfer": "Bank transfer", "other": "Other",
 };
 
 const KEY = "erp.lang";
 export let lang = localStorage.getItem(KEY) || ((navigator.language || "").toLowerCase().startsWith("zh") ? "zh" : "en");
 
 export function t(text, vars = {}) {
-  const s = lang === "zh" && ZH[text] ? ZH[text] : text;
+  const s = (lang === "zh" ? ZH[text] : EN[text]) || text;
   return s.replace(/\{(\w+)\}/g, (_, k) => (k in vars ? String(vars[k]) : `{${k}}`));
 }
 
