@@ -342,3 +342,35 @@ def test_till_answers_a_scan_with_its_line(open_page, console_url, people, clien
           f"max {max(timings):.1f} ms")
     if BACKEND == "embedded":
         assert p50 < 100, timings
+
+
+def test_a_purchase_order_is_received_in_part(open_page, console_url, people, client, admin_token, make_sku):
+    """A page of the next domains, added the same way: the warehouse receives an approved PO."""
+    _, code = make_sku(price="20.00")
+    supplier = client.post("/function/supplier-create", json={"code": unique("SUP"), "name": "供应商"},
+                           headers=auth(admin_token))
+    assert supplier.status_code == 201, supplier.text
+    po = client.post("/function/po-create", headers=auth(admin_token), json={
+        "supplier_id": supplier.json()["id"], "lines": [{"sku": code, "qty": 10, "unit_cost": "12.50"}]})
+    assert po.status_code == 201, po.text
+    number = po.json()["number"]
+    assert client.post(f"/function/po-approve/{number}", headers=auth(admin_token)).status_code == 200
+
+    page = open_page()
+    sign_in(page, console_url, people["warehouse"])
+    assert "Purchase orders" in menu(page)
+    page.goto(console_url + "#/pos")
+    expect(page.get_by_role("link", name=number)).to_be_visible()
+    check(page, "purchase-orders")
+    page.get_by_role("link", name=number).click()
+    receive = page.locator("#po-receive")
+    qty = receive.get_by_label("Receive qty line 1")
+    qty.fill("100")  # more than ordered: 409 naming lines[0].qty, shown beside it
+    receive.get_by_role("button", name="Receive").click()
+    expect(qty).to_have_attribute("aria-invalid", "true")
+    expect(page.locator(f"#{qty.get_attribute('aria-describedby')}")).to_contain_text("allowed: 10")
+    receive.get_by_label("Receive qty line 1").fill("4")
+    receive.get_by_role("button", name="Receive").click()
+    expect(page.locator("#po-status")).to_contain_text("Status: Partially received")
+    expect(page.get_by_role("cell", name="4", exact=True)).to_be_visible()
+    check(page, "purchase-order")

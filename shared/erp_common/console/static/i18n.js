@@ -40,7 +40,10 @@ const ZH = {
   "Open": "打开", "Loading…": "加载中…", "Nothing found.": "没有数据。", "Something went wrong.": "出错了。",
   "Actions": "操作", "Item": "商品", "Details": "详情", "Welcome, {name}.": "欢迎，{name}。",
   "Choose a page from the menu.": "请从菜单选择页面。", "Spec grid": "规格表", "Lines to count": "盘点明细",
-  "Add line": "加一行", "Report": "导入结果", "Edit roles": "修改角色", "Count": "数量", "Roles of this user": "用户角色", "Language": "语言",
+  "Add line": "加一行", "Report": "导入结果", "Purchase orders": "采购单", "Purchase order": "采购单", "Supplier": "供应商",
+  "Expected": "预计到货", "Unit cost": "单价", "Received": "已收", "Receive qty line {n}": "第 {n} 行收货数量",
+  "Approve": "审核", "Receive": "收货", "Close": "关闭", "Cancel": "取消", "draft": "草稿", "approved": "已审核",
+  "partially_received": "部分收货", "received": "已收货", "closed": "已关闭", "Edit roles": "修改角色", "Count": "数量", "Roles of this user": "用户角色", "Language": "语言",
 };
 
 // The API's codes shown in English as words (the Chinese above covers them too).
@@ -49,7 +52,8 @@ const EN = {
   "partially_shipped": "Partially shipped", "shipped": "Shipped", "partially_returned": "Partially returned",
   "returned": "Returned", "cancelled": "Cancelled", "in": "In", "out": "Out", "receipt": "Receipt",
   "adjust": "Adjustment", "issue": "Issue", "cash": "Cash", "card": "Card", "wechat": "WeChat Pay",
-  "alipay": "Alipay", "transfer": "Bank transfer", "other": "Other",
+  "alipay": "Alipay", "transfer": "Bank transfer", "other": "Other", "draft": "Draft", "approved": "Approved",
+  "partially_received": "Partially received", "received": "Received", "closed": "Closed",
 };
 
 const KEY = "erp.lang";

@@ -2,7 +2,7 @@
 // (pay, ship, cancel, return). The server decides which moves are legal and says why not.
 import { call, can } from "./api.js";
 import { t } from "./i18n.js";
-import { field, h, notice, submitting, table } from "./ui.js";
+import { field, h, notice, someLines, submitting, table } from "./ui.js";
 
 export async function render(view, [ref], message) {
   const order = await call("order-get", { path: ref });
@@ -33,7 +33,10 @@ export async function render(view, [ref], message) {
     form.addEventListener("submit", (e) => {
       e.preventDefault();
       submitting(form, async () => {
-        await call(fn, { path: order.number, idempotent: true, body: body() });
+        const [payload, rename] = body();
+        try {
+          await call(fn, { path: order.number, idempotent: true, body: payload });
+        } catch (err) { throw rename ? rename(err) : err; }
         await rerender(t("Done."));
       });
     });
@@ -48,15 +51,16 @@ export async function render(view, [ref], message) {
     type: "number", attrs: { min: 0, step: 1 } }));
   view.append(...[
     order.status === "pending_payment" ? action("order-pay", t("Pay"), "pay", [amount, method],
-      () => ({ amount: amount.input.value.trim(), method: method.input.value })) : null,
-    ["paid", "partially_shipped"].includes(order.status) ? action("order-ship", t("Ship"), "ship", [], () => ({})) : null,
+      () => [{ amount: amount.input.value.trim(), method: method.input.value }]) : null,
+    ["paid", "partially_shipped"].includes(order.status) ? action("order-ship", t("Ship"), "ship", [], () => [{}]) : null,
     ["pending_payment", "paid"].includes(order.status) ? action("order-cancel", t("Cancel order"), "cancel", [reason],
-      () => ({ reason: reason.input.value.trim() })) : null,
+      () => [{ reason: reason.input.value.trim() }]) : null,
     ["partially_shipped", "shipped", "partially_returned"].includes(order.status)
-      ? action("order-return", t("Return"), "return", [...returnQty, returnReason], () => ({
-        lines: order.lines.map((l, i) => ({ line_no: l.line_no, qty: returnQty[i].input.value }))
-          .filter((x) => Number(x.qty) > 0),
-        reason: returnReason.input.value.trim() })) : null,
+      ? action("order-return", t("Return"), "return", [...returnQty, returnReason], () => {
+        const { drawn, rename } = someLines(returnQty.map((q) => q.input.value.trim()));
+        return [{ lines: drawn.map((i) => ({ line_no: order.lines[i].line_no, qty: returnQty[i].input.value.trim() })),
+          reason: returnReason.input.value.trim() }, rename];
+      }) : null,
   ].filter(Boolean));
   if (message) {
     const done = notice(view, message);

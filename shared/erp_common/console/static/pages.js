@@ -13,6 +13,8 @@ export const PAGES = [
   { route: "till", title: "Till", needs: ["sku-get", "order-create", "order-pay", "price-quote"], module: "./page-till.js", menu: true },
   { route: "orders", title: "Orders", needs: ["order-list"], module: "./page-orders.js", menu: true },
   { route: "order", title: "Order", needs: ["order-get"], module: "./page-order.js" },
+  { route: "pos", title: "Purchase orders", needs: ["po-list"], module: "./page-pos.js", menu: true },
+  { route: "po", title: "Purchase order", needs: ["po-get"], module: "./page-po.js" },
   { route: "users", title: "Users", needs: ["user-list", "user-create", "user-update"], module: "./page-users.js", menu: true },
   { route: "jobs", title: "Job runs", needs: ["job-run-list"], module: "./page-jobs.js", menu: true },
 ];

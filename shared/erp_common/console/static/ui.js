@@ -61,15 +61,16 @@ export function showErrors(scope, err) {
       const parent = f.replace(/(\.[^.[\]]+|\[\d+\])$/, "");  // skus[2].barcode -> skus[2] -> skus
       f = parent === f ? "" : parent;
     }
-    const text = d.message || d.reason || "";
+    // A detail without a message (a conflict naming the line: allowed, requested...) says it with its values.
+    const extra = Object.entries(d).filter(([k]) => !["field", "message", "type"].includes(k))
+      .map(([k, v]) => `${k}: ${typeof v === "object" ? JSON.stringify(v) : v}`).join(", ");
+    const text = d.message || d.reason || extra;
     if (slot) {
       slot.textContent = slot.textContent ? `${slot.textContent}; ${text}` : text;
       const input = scope.querySelector(`[aria-describedby="${slot.id}"]`);
       if (input) { input.setAttribute("aria-invalid", "true"); first = first || input; }
     } else {
-      const extra = Object.entries(d).filter(([k]) => !["field", "message", "type"].includes(k))
-        .map(([k, v]) => `${k}: ${typeof v === "object" ? JSON.stringify(v) : v}`).join(", ");
-      loose.push([d.field, text, extra].filter(Boolean).join(" — "));
+      loose.push([d.field, text, text === extra ? "" : extra].filter(Boolean).join(" — "));
     }
   }
   const alert = h("div", { class: "alert", role: "alert" }, h("p", { text: err.message || t("Something went wrong.") }),
@@ -77,6 +78,19 @@ export function showErrors(scope, err) {
   scope.prepend(alert);
   (first || alert).focus?.();
   if (!first) { alert.tabIndex = -1; alert.focus(); }
+}
+
+// Lines sent are the drawn ones that were filled in: lines[k] of an error is the drawn line drawn[k].
+export function someLines(values) {
+  const drawn = [];
+  values.forEach((v, i) => { if (v !== "" && Number(v) !== 0) drawn.push(i); });
+  const rename = (err) => {
+    for (const d of err.details || []) {
+      if (typeof d.field === "string") d.field = d.field.replace(/^lines\[(\d+)\]/, (m, k) => `lines[${drawn[Number(k)] ?? k}]`);
+    }
+    return err;
+  };
+  return { drawn, rename };
 }
 
 export function notice(scope, text) {
