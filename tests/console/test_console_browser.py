@@ -220,7 +220,7 @@ def test_item_grid_stock_till_pay_ship_return(open_page, console_url, people, ca
     check(page, "stock")
     page.goto(console_url + "#/ledger")
     page.get_by_label("SKU").fill(f"T{tag}-RS")
-    page.get_by_role("button", name="Query").click()
+    page.get_by_role("button", name="Search").click()
     expect(page.get_by_role("cell", name="-1", exact=True)).to_be_visible()  # the stocktake: 10 counted as 9
     check(page, "ledger")
 
@@ -302,9 +302,13 @@ def test_admin_pages(open_page, console_url, people):
     check(page, "users")
     edit.get_by_role("button", name="Save").click()
     expect(page.get_by_role("cell", name="cashier, warehouse")).to_be_visible()
-    page.goto(console_url + "#/jobs")
-    expect(page.get_by_role("heading", name="Job runs")).to_be_visible()
-    check(page, "jobs")
+    # The pages of the next domains: each a registry entry and a small module.
+    for route, heading in (("jobs", "Job runs"), ("workorders", "Work orders"), ("valuation", "Stock value"),
+                           ("members", "Members"), ("promotions", "Promotions")):
+        page.goto(console_url + f"#/{route}")
+        expect(page.get_by_role("heading", name=heading)).to_be_visible()
+        expect(page.locator("main[aria-busy]")).to_have_count(0)
+        check(page, route)
 
 
 def test_till_answers_a_scan_with_its_line(open_page, console_url, people, client, admin_token, category):

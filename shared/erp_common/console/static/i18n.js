@@ -40,7 +40,11 @@ const ZH = {
   "Open": "打开", "Loading…": "加载中…", "Nothing found.": "没有数据。", "Something went wrong.": "出错了。",
   "Actions": "操作", "Item": "商品", "Details": "详情", "Welcome, {name}.": "欢迎，{name}。",
   "Choose a page from the menu.": "请从菜单选择页面。", "Spec grid": "规格表", "Lines to count": "盘点明细",
-  "Add line": "加一行", "Report": "导入结果", "Purchase orders": "采购单", "Purchase order": "采购单", "Supplier": "供应商",
+  "Add line": "加一行", "Report": "导入结果", "Members": "会员", "Tier": "等级", "Points": "积分", "Lifetime spend": "累计消费",
+  "Promotions": "促销", "Enabled only": "仅启用的", "Enabled": "启用", "Starts": "开始", "Ends": "结束", "Used": "已用",
+  "Work orders": "生产工单", "Qty done": "完工数量", "Due": "交期", "Stock value": "库存价值", "Total value": "总价值",
+  "As of": "截至", "Rows without a cost": "无成本的行", "Value": "价值", "released": "已下达", "in_progress": "生产中",
+  "done": "已完工", "Purchase orders": "采购单", "Purchase order": "采购单", "Supplier": "供应商",
   "Expected": "预计到货", "Unit cost": "单价", "Received": "已收", "Receive qty line {n}": "第 {n} 行收货数量",
   "Approve": "审核", "Receive": "收货", "Close": "关闭", "Cancel": "取消", "draft": "草稿", "approved": "已审核",
   "partially_received": "部分收货", "received": "已收货", "closed": "已关闭", "Edit roles": "修改角色", "Count": "数量", "Roles of this user": "用户角色", "Language": "语言",
@@ -53,7 +57,8 @@ const EN = {
   "returned": "Returned", "cancelled": "Cancelled", "in": "In", "out": "Out", "receipt": "Receipt",
   "adjust": "Adjustment", "issue": "Issue", "cash": "Cash", "card": "Card", "wechat": "WeChat Pay",
   "alipay": "Alipay", "transfer": "Bank transfer", "other": "Other", "draft": "Draft", "approved": "Approved",
-  "partially_received": "Partially received", "received": "Received", "closed": "Closed",
+  "partially_received": "Partially received", "received": "Received", "closed": "Closed", "released": "Released",
+  "in_progress": "In progress", "done": "Done",
 };
 
 const KEY = "erp.lang";

@@ -15,6 +15,10 @@ export const PAGES = [
   { route: "order", title: "Order", needs: ["order-get"], module: "./page-order.js" },
   { route: "pos", title: "Purchase orders", needs: ["po-list"], module: "./page-pos.js", menu: true },
   { route: "po", title: "Purchase order", needs: ["po-get"], module: "./page-po.js" },
+  { route: "workorders", title: "Work orders", needs: ["workorder-list"], module: "./page-workorders.js", menu: true },
+  { route: "valuation", title: "Stock value", needs: ["cost-valuation", "warehouse-list"], module: "./page-valuation.js", menu: true },
+  { route: "members", title: "Members", needs: ["member-list"], module: "./page-members.js", menu: true },
+  { route: "promotions", title: "Promotions", needs: ["promo-list"], module: "./page-promotions.js", menu: true },
   { route: "users", title: "Users", needs: ["user-list", "user-create", "user-update"], module: "./page-users.js", menu: true },
   { route: "jobs", title: "Job runs", needs: ["job-run-list"], module: "./page-jobs.js", menu: true },
 ];
