@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import BACKEND, ROOT, auth, unique
+from tests.conftest import BACKEND, ROOT, RunningGateway, auth, unique
 
 CHROMIUM = Path("/usr/bin/chromium")
 if not CHROMIUM.exists():
@@ -385,3 +385,16 @@ def test_a_purchase_order_is_received_in_part(open_page, console_url, people, cl
     expect(page.locator("#po-status")).to_contain_text("Status: Partially received")
     expect(page.get_by_role("cell", name="4", exact=True)).to_be_visible()
     check(page, "purchase-order")
+
+
+def test_the_console_works_on_the_ce_packing(open_page, people):
+    """stack.ce.yml serves /function/<service>/<op>: the console finds that out and calls those paths."""
+    running = RunningGateway(ROOT / "stack.ce.yml")
+    try:
+        page = open_page()
+        sign_in(page, running.url + "/function/console/", people["cashier"], "orders")
+        assert "Till" in menu(page)
+        expect(page.locator("#list-results")).not_to_be_empty()
+        check(page, "orders-ce")
+    finally:
+        running.close()

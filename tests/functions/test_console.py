@@ -54,7 +54,8 @@ def test_operations_json_is_what_the_declarations_say(client):
     assert set(table) == set(http)
     for name, op in http.items():
         roles = op.roles if isinstance(op.roles, str) else sorted(op.roles)
-        assert table[name] == {"roles": roles, "methods": list(op.methods)}, name
+        assert table[name] == {"roles": roles, "methods": list(op.methods), "service": op.service,
+                               "short": op.short_name}, name
     assert table["console"]["roles"] == "public" and table["order-create"]["roles"] == ["admin", "cashier", "manager"]
 
 

@@ -25,13 +25,14 @@ HEADERS = {"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff", "Re
 
 @cache
 def operations_json() -> bytes:
-    """Every HTTP function's name -> its roles (``public``, ``signed-in`` or a list) and methods."""
+    """Every HTTP function's name -> its roles (``public``, ``signed-in`` or a list), methods and service."""
     from .. import domains
     from ..operations import REGISTRY
 
     domains.load()
+    # service and short: where the CE packing (stack.ce.yml) serves it, /function/<service>/<short>.
     table = {op.name: {"roles": op.roles if isinstance(op.roles, str) else sorted(op.roles),
-                       "methods": list(op.methods)}
+                       "methods": list(op.methods), "service": op.service, "short": op.short_name}
              for op in REGISTRY.values() if op.trigger == "http"}
     return json.dumps(table, sort_keys=True, separators=(",", ":")).encode()
 

@@ -1,6 +1,6 @@
 // Calling the functions through the gateway, as the signed-in user. The console is served at
 // /console/ or /function/console/ on the same gateway, so every function is /function/<name>
-// on this origin: the same on `make run` and on OpenFaaS.
+// on this origin (or /function/<service>/<op> on the CE packing): the same on `make run` and on OpenFaaS.
 const SESSION = "erp.session";
 const RETURN_TO = "erp.returnTo";
 
@@ -46,11 +46,15 @@ let onExpired = () => {};
 export function whenExpired(fn) { onExpired = fn; }
 
 let declared = null;
-// The roles each function allows, from the declarations (served by the console function).
+let packed = false;
+// The roles each function allows, from the declarations (served by the console function); and how
+// the gateway serves the functions: one each (stack.yml: /function/user-me, which answers 401 with
+// no token) or packed per service (stack.ce.yml: no function user-me, 404; /function/user/me).
 export async function operations() {
   if (!declared) {
-    const res = await fetch("operations.json");
-    declared = await res.json();
+    const [ops, probe] = await Promise.all([fetch("operations.json"), fetch("/function/user-me")]);
+    declared = await ops.json();
+    packed = probe.status === 404;
   }
   return declared;
 }
@@ -74,7 +78,9 @@ export function can(name) {
 }
 
 function url(name, path = "", query) {
-  let u = `/function/${name}${path ? "/" + encodeURIComponent(path) : ""}`;
+  const op = declared && declared[name];
+  const base = packed && op ? `/function/${op.service}/${op.short}` : `/function/${name}`;
+  let u = `${base}${path ? "/" + encodeURIComponent(path) : ""}`;
   if (query) {
     const q = new URLSearchParams();
     for (const [k, v] of Object.entries(query)) if (v !== undefined && v !== null && v !== "") q.set(k, v);
