@@ -39,7 +39,10 @@ def browser():
         yield browser
         browser.close()
     total = sum(len(v) for v in A11Y.values())
-    print(f"\naxe-core: {len(A11Y)} pages checked, {total} serious or critical violations")
+    summary = f"axe-core: {len(A11Y)} pages checked, {total} serious or critical violations"
+    print("\n" + summary)
+    if A11Y:
+        (SHOTS / "axe.txt").write_text(summary + "\n" + "\n".join(sorted(A11Y)) + "\n", encoding="utf-8")
 
 
 @pytest.fixture(scope="module")
@@ -349,8 +352,11 @@ def test_till_answers_a_scan_with_its_line(open_page, console_url, people, clien
     timings = page.evaluate("window.tillTimings")
     assert len(timings) == len(skus)
     p50 = statistics.median(timings)
-    print(f"\ntill: barcode to line added, {len(timings)} scans ({BACKEND}): p50 {p50:.1f} ms, "
-          f"max {max(timings):.1f} ms")
+    report = (f"till: barcode to line added, {len(timings)} scans ({BACKEND}): p50 {p50:.1f} ms, "
+              f"max {max(timings):.1f} ms")
+    print("\n" + report)
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    (SHOTS / f"till-timing-{BACKEND}.txt").write_text(report + "\n", encoding="utf-8")
     if BACKEND == "embedded":
         assert p50 < 100, timings
 
