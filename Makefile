@@ -11,8 +11,11 @@ WORKERS ?= 1
 DEPS := requirements-dev.txt shared/requirements.txt shared/pyproject.toml infra/local/pyproject.toml \
         templates/python3-http-erp/requirements.txt
 STAMP := $(VENV)/.installed
+# axe-core, for the console's accessibility check in the browser tests (pinned; build/ is git-ignored).
+AXE_VERSION := 4.14.1
+AXE := build/axe-core/node_modules/axe-core/axe.min.js
 
-.PHONY: install run test test-services bench lint migrate stack shrinkwrap deploy deploy-ce clean
+.PHONY: install console-assets run test test-services bench lint migrate stack shrinkwrap deploy deploy-ce clean
 
 $(STAMP): $(DEPS)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,13 +25,19 @@ $(STAMP): $(DEPS)
 
 install: $(STAMP)
 
+# Without npm the browser tests still run; only their axe-core check is skipped (and says so).
+console-assets:
+	@test -f $(AXE) || { command -v npm >/dev/null \
+	  && npm install --silent --prefix build/axe-core --no-save --no-package-lock --no-audit --no-fund axe-core@$(AXE_VERSION) \
+	  || echo "npm not found: the console's axe-core check will be skipped"; }
+
 run: $(STAMP)
 	$(BIN)/erp run --host $(HOST) --port $(PORT) --stack $(STACK) --workers $(WORKERS)
 
-test: $(STAMP)
+test: $(STAMP) console-assets
 	$(BIN)/pytest
 
-test-services: $(STAMP)
+test-services: $(STAMP) console-assets
 	ERP_TEST_BACKEND=services $(BIN)/pytest
 
 bench: $(STAMP)

@@ -154,6 +154,11 @@ class Gateway:
         if head == "docs":
             return self._docs(parts[1:], None)
         service = head
+        if self.operations.get(service) == (service,):
+            # A function serving the one operation named as its service (the console): every path
+            # under /<service>/ is its own (/console/ is its index page, not the service's health).
+            rest = request.path.strip("/").split("/", 1)[1] if "/" in request.path.strip("/") else ""
+            return self._redirect_internal(service, rest)
         members = self._service_functions(service)
         if not members:
             return _error(404, "not_found", f"no function or service called {service!r}", "path",

@@ -103,6 +103,10 @@ def _function_handler(op: Operation) -> str:
 
 
 def _pack_handler(pack: Pack) -> str:
+    if len(pack.operations) == 1 and pack.operations[0].name == pack.name:
+        # A service of one operation named as the service (the console) is already one function:
+        # the CE packing serves it as stack.yml does, at every path under /function/<name>/.
+        return _function_handler(pack.operations[0])
     domain_list = ", ".join(f'"{d}"' for d in pack.domains) + ("," if len(pack.domains) == 1 else "")
     if pack.name == EVENTS_FUNCTION:
         return ('"""The events function (stack.ce.yml): every event consumer, chosen by the X-Topic the NATS '
