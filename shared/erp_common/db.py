@@ -95,7 +95,8 @@ def _sqlite_engine(url: str, lock_wait: int) -> Engine:
     path = url.split("sqlite:///", 1)[-1]
     if path and path != ":memory:":
         Path(path).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": lock_wait})
+    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": lock_wait},
+                           hide_parameters=True)  # (an error's text must not carry a password hash or phone)
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn, _record):
@@ -196,6 +197,8 @@ def get_engine() -> Engine:
                         # connection goes back, so the pool's extra ROLLBACK on return would be
                         # one more round trip per request for nothing.
                         pool_reset_on_return=None,
+                        # Errors logged must not quote the values written (hashes, phones, e-mails).
+                        hide_parameters=True,
                     )
                     _ping_after_idle(engine)
                     _bound_lock_waits(engine, settings.db_lock_wait_seconds)

@@ -22,7 +22,7 @@ from typing import Any
 from pydantic import BaseModel, TypeAdapter, ValidationError
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, OperationalError
 
-from . import db, domains, events, idempotency, uow
+from . import db, domains, events, idempotency, logs, metrics, uow
 from .auth import authenticate
 from .config import get_settings
 from .context import Caller, Context, Principal
@@ -177,6 +177,8 @@ def dispatch(op: Operation, event: Any, path: str | None = None) -> dict[str, An
                 headers={"Allow": ", ".join(op.methods)},
             )
         principal = _authorise(op, event)
+        if principal is not None:
+            logs.set_user(principal.user_id)
         if op.topic:
             return _consume(op, _event_id(event), request_id)
         key = _header(event, idempotency.HEADER) if op.idempotent else None
@@ -199,6 +201,7 @@ def dispatch(op: Operation, event: Any, path: str | None = None) -> dict[str, An
     except DBAPIError as exc:
         if db.is_retryable(exc):  # a deadlock or lock wait timeout that outlasted every retry
             log.warning("%s: database busy after retries: %s", op.name, exc.orig)
+            metrics.DATABASE_BUSY.labels(op.name).inc()
             busy = ServiceUnavailable("the database is busy, try again", code="database_busy",
                                       headers={"Retry-After": "1"})
             return error_response(busy, request_id)
@@ -299,7 +302,17 @@ def _consume(op: Operation, event_id: str, request_id: str) -> dict[str, Any]:
         return {"event_id": event_id, "consumer": op.name, "status": "processed"}
 
     caller = Caller(principal=None, request_id=request_id, operation=op.name)
-    return json_response(200, uow.run(work, caller), {"X-Request-Id": request_id})
+    try:
+        result = uow.run(work, caller)
+    except Exception as exc:
+        outcome = exc.code if isinstance(exc, ErpError) else "failed"
+        logs.event_line(consumer=op.name, event_id=event_id, topic=op.topic or "", outcome=outcome,
+                        call_id=request_id)
+        raise
+    metrics.EVENTS_CONSUMED.labels(op.name, result["status"]).inc()
+    logs.event_line(consumer=op.name, event_id=event_id, topic=op.topic or "", outcome=result["status"],
+                    call_id=request_id)
+    return json_response(200, result, {"X-Request-Id": request_id})
 
 
 def _ready(request_id: str) -> dict[str, Any]:

@@ -20,7 +20,7 @@ from typing import TypeVar
 
 from sqlalchemy.exc import DBAPIError
 
-from . import db, events
+from . import db, events, metrics
 from .context import Caller, Context, Principal
 
 log = logging.getLogger(__name__)
@@ -75,6 +75,7 @@ def run(work: Callable[[Context], T], caller: Caller, *, readonly: bool = False,
             if time.monotonic() - started + db.lock_wait_seconds() > RETRY_SECONDS:
                 raise  # another wait for the lock would outlast the budget: 503, try again later
             log.warning("%s: unit of work retried after %s (attempt %d)", caller.operation, exc.orig, attempt)
+            metrics.LOCK_RETRIES.inc()
             time.sleep(0.005 * (2 ** attempt))
             continue
         _committed(ctx, envelopes)

@@ -353,12 +353,13 @@ def database_problem(exc: BaseException) -> str | None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from erp_common import migrate
+    from erp_common import logs, migrate
     from erp_common.cache import check_reachable
     from erp_common.identity.api import ensure_admin
 
     # Redeliveries from job-relay-events go through this gateway unless GATEWAY_URL says otherwise.
     os.environ.setdefault("GATEWAY_URL", f"http://127.0.0.1:{args.port}")
+    logs.configure()  # JSON lines, as the functions log on OpenFaaS
     started = time.monotonic()
     settings = _settings(bootstraps_admin=True)
     check_workers(args.workers, settings.redis_url)

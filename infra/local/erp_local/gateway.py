@@ -8,7 +8,8 @@ X-Callback-Url), ``<name>.openfaas-fn`` for either, the system API faas-cli uses
 ``GET /healthz``. Events reach functions by their
 ``topic`` annotation (in-process, or from NATS when NATS_URL is set); ``schedule`` annotations
 run as the cron connector would. For people: ``/docs`` (Swagger UI, assets served locally)
-and the seed-style paths ``/<service>/<op>``, ``/health``, ``/<service>/health``, ``/<service>/docs``.
+and the seed-style paths ``/<service>/<op>``, ``/health``, ``/<service>/health``, ``/<service>/docs``;
+``/metrics`` for Prometheus (``erp_common.metrics``: the OpenFaaS gateway's series and the business's).
 """
 from __future__ import annotations
 
@@ -31,7 +32,7 @@ from croniter import croniter
 from werkzeug.test import EnvironBuilder, run_wsgi_app
 from werkzeug.wrappers import Request, Response
 
-from erp_common import asyncapi, events, openapi
+from erp_common import asyncapi, events, metrics, openapi
 from erp_common.config import get_settings
 from erp_common.errors import error_body
 from erp_common.operations import REGISTRY
@@ -129,6 +130,9 @@ class Gateway:
         head = parts[0]
         if head == "healthz":
             return Response("OK", mimetype="text/plain")
+        if parts == ["metrics"]:
+            body, content_type = metrics.exposition(request.headers.get("Accept"))
+            return Response(body, content_type=content_type)
         if parts == ["health"]:
             return self.system.health()
         if head == "system":
@@ -173,8 +177,9 @@ class Gateway:
         started = time.perf_counter()
 
         def wrapped_start(status: str, headers: list, exc_info=None):
-            headers = list(headers) + [("X-Call-Id", call_id),
-                                       ("X-Duration-Seconds", f"{time.perf_counter() - started:.6f}")]
+            seconds = time.perf_counter() - started
+            metrics.observe_invocation(name, int(status[:3]), seconds, gateway=True)
+            headers = list(headers) + [("X-Call-Id", call_id), ("X-Duration-Seconds", f"{seconds:.6f}")]
             return start_response(status, headers, exc_info)
 
         return app(inner, wrapped_start)
