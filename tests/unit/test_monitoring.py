@@ -98,6 +98,17 @@ def test_the_rules_cover_errors_the_outbox_and_every_scheduled_job():
     assert {r["labels"]["job_name"] for r in alerts["ErpJobDidNotRun"]} == jobs
 
 
+def test_the_scrape_jobs_are_prometheus_scrape_configs():
+    document = yaml.safe_load((MONITORING / "prometheus-scrape.yml").read_text(encoding="utf-8"))
+    names = [job["job_name"] for job in document["scrape_configs"]]
+    assert "erp-functions" in names and len(names) == len(set(names))
+    for job in document["scrape_configs"]:
+        assert set(job) <= {"job_name", "metrics_path", "kubernetes_sd_configs", "relabel_configs", "scheme"}
+        for relabel in job.get("relabel_configs", []):
+            re.compile(relabel.get("regex", ".*"))
+            assert relabel.get("action", "replace") in {"keep", "drop", "replace"}
+
+
 def test_a_schedule_period_is_its_longest_gap():
     from erp_local.opsgen import schedule_period
 

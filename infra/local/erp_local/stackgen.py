@@ -348,6 +348,7 @@ def expected_files(root: Path) -> dict[Path, str]:
         files[root / "packs" / pack.name / "requirements.txt"] = _requirements(
             pack.name, "croniter==7.0.0" if pack.scheduled else "")
     files[root / "infra" / "monitoring" / "job-alerts.yml"] = opsgen.job_alert_rules(ops)
+    files.update(opsgen.k8s_files(root, ops))
     readme = root / "README.md"
     files[readme] = readme_with_tables(readme.read_text(encoding="utf-8"), ops)
     return files
