@@ -316,12 +316,18 @@ def _consume(op: Operation, event_id: str, request_id: str) -> dict[str, Any]:
 
 
 def _ready(request_id: str) -> dict[str, Any]:
-    """Readiness: 503 without the database; ready but ``degraded`` while Redis fails (reads then come
-    from the database and sign-ins are counted in the process), naming it."""
+    """Readiness: 503 without the database, or before its migrations have run (so a function deployed
+    ahead of the migration Job takes no traffic); ready but ``degraded`` while Redis fails (reads
+    then come from the database and sign-ins are counted in the process), naming it."""
+    from . import migrate
+
     try:
         db.ping()
+        schema = migrate.check_schema()
     except Exception as exc:
         raise ServiceUnavailable(f"database not reachable: {exc.__class__.__name__}") from None
+    if schema is not None:  # not ready until the migration Job has run: no 500s on a missing table
+        raise ServiceUnavailable(schema, code="schema_not_ready")
     from .cache import get_cache
 
     cache = get_cache().health()

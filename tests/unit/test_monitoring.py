@@ -116,3 +116,4 @@ def test_a_schedule_period_is_its_longest_gap():
     assert schedule_period("17 * * * *") == 3600
     assert schedule_period("0 2 * * *") == 86400
     assert schedule_period("0 2 * * 1-5") == 3 * 86400
+
