@@ -268,8 +268,10 @@ def _run(
         ctx.session.flush()
         return op.status, body, False
 
-    # A read (GET) that is not idempotency-keyed writes nothing: no write lock on SQLite.
-    status, body, replayed = uow.run(work, caller, readonly=op.readonly and key is None)
+    # A read (GET) that is not idempotency-keyed writes nothing: no write lock on SQLite, and it may
+    # be served by the replica (DATABASE_READ_URL). Everything else stays on the primary.
+    reads_only = op.readonly and key is None
+    status, body, replayed = uow.run(work, caller, readonly=reads_only, replica=reads_only)
     if replayed:
         headers["Idempotent-Replayed"] = "true"
     if isinstance(body, FileResult):
