@@ -70,13 +70,30 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(line, ensure_ascii=False, default=str)
 
 
+class _Stderr(logging.StreamHandler):
+    """A handler writing to whatever ``sys.stderr`` is when a record comes (not the one it was made with)."""
+
+    def __init__(self) -> None:
+        super().__init__(sys.stderr)
+
+    @property  # type: ignore[override]
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: Any) -> None:
+        pass
+
+
 def configure(level: int = logging.INFO, stream: Any = None) -> None:
-    """Every record of the process as a JSON line on ``stream`` (stderr)."""
-    handler = logging.StreamHandler(stream or sys.stderr)
+    """Every record of the process as a JSON line on ``stream`` (stderr). Plain console handlers
+    (``logging.basicConfig``'s) are replaced; others (a file, a test's capture) are left alone."""
+    handler = logging.StreamHandler(stream) if stream is not None else _Stderr()
     handler.setFormatter(JsonFormatter())
     root = logging.getLogger()
     for old in list(root.handlers):
-        root.removeHandler(old)
+        if type(old) in (logging.StreamHandler, _Stderr):
+            root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level)
 
