@@ -65,7 +65,7 @@ ENV = _configure_environment()
 RUN_LOG = Path(tempfile.mkdtemp(prefix="erp-run-log-")) / "run.log"
 KNOWN_SECRETS = [ADMIN_PASSWORD, TEST_JWT_SECRET, "password-123", "s3cret-pass", "a-long-password", "another-pass",
                  "new-password-1"]
-LEAKS = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)|[\w.+-]+@example\.(?:com|org)|\beyJ[\w-]+\.[\w-]+\.")
+LEAKS = re.compile(r"(?<![\w.-])1[3-9]\d{9}(?![\w.-])|[\w.+-]+@example\.(?:com|org)|\beyJ[\w-]+\.[\w-]+\.")
 
 
 def pytest_configure(config):
