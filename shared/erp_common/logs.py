@@ -28,8 +28,9 @@ _PATTERNS = [
     (re.compile(r"(?i)\bbearer\s+[\w.~+/-]+=*"), "Bearer [redacted]"),
     (re.compile(r"\beyJ[\w-]*\.[\w-]+\.[\w-]*"), "[jwt]"),
     (re.compile(r"[\w.%+-]+@[\w-]+(?:\.[\w-]+)+"), "[email]"),
-    # 7 to 20 digits, spaces or dashes, standing alone (not inside a hex id or a word): a phone number.
-    (re.compile(r"(?<![\w.:-])\+?\d[\d -]{5,18}\d(?![\w.:-])"), "[phone]"),
+    # Digits, spaces or dashes standing alone (not inside a hex id or a word), 8 digits or more: a phone.
+    (re.compile(r"(?<![\w.:-])\+?\d[\d -]{5,18}\d(?![\w.:-])"),
+     lambda m: "[phone]" if sum(c.isdigit() for c in m.group()) >= 8 else m.group()),
 ]
 _SECRET_KEY = re.compile(r"(?i)pass|secret|token|authorization|credential|api[_-]?key|phone|email")
 
@@ -115,7 +116,7 @@ def end_request(token: contextvars.Token) -> int | None:
 
 def request_line(*, function: str, call_id: str | None, method: str, path: str, status: int, duration_ms: float,
                  user_id: int | None) -> None:
-    REQUEST_LOG.info("%s %s %s %d", function, method, path, status, extra={"fields": {
+    REQUEST_LOG.info("%s %s %s: %d", function, method, path, status, extra={"fields": {
         "kind": "request", "call_id": call_id, "function": function, "method": method, "path": path,
         "status": status, "duration_ms": round(duration_ms, 2), "user_id": user_id}})
 

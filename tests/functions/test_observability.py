@@ -178,6 +178,6 @@ def test_redaction_masks_what_looks_like_a_phone_an_email_or_a_token(text, hidde
 
 
 @pytest.mark.parametrize("text", ["call 1f3a9c0d2e", "at 2026-12-02T03:00:00Z", "took 12.5 ms",
-                                  "order SO20261202000123"])
+                                  "order SO20261202000123", "order-pay POST /476 200", "ids 123 456 7"])
 def test_redaction_keeps_ids_times_and_figures(text):
     assert logs.redact(text) == text

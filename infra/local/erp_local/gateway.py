@@ -339,6 +339,14 @@ class _Passthrough:
         return self.gateway.invoke_wsgi(self.name, self.rest, environ, start_response)
 
 
+def queue_group() -> str:
+    """The connector's NATS queue group: one per database, so the workers of one installation share
+    each event while two installations (two test runs) on one NATS server each get their own."""
+    import hashlib
+
+    return "erp-gateway-" + hashlib.sha256(get_settings().database_url.encode()).hexdigest()[:12]
+
+
 class NatsConnector:
     """The NATS connector's job: subscribe to the topics functions ask for, deliver each message.
 
@@ -379,7 +387,7 @@ class NatsConnector:
                     self._deliver(msg.subject, msg.data)
 
                 for topic in topics:
-                    await self._nc.subscribe(topic, queue="erp-gateway", cb=on_message)
+                    await self._nc.subscribe(topic, queue=queue_group(), cb=on_message)
                 await self._nc.flush()
             except asyncio.CancelledError:
                 raise
