@@ -7,7 +7,9 @@ database ``erp_test_<pid>`` on 127.0.0.1:3306 as root), Redis (db 15) and NATS (
 """
 from __future__ import annotations
 
+import logging
 import os
+import re
 import tempfile
 import uuid
 from pathlib import Path
@@ -60,6 +62,33 @@ def _configure_environment() -> dict[str, str]:
 
 
 ENV = _configure_environment()
+
+
+# Every log record of the run, formatted as the functions write them, and checked at the end
+# (pytest_sessionfinish): no password, token or secret of the suite, no phone number or e-mail.
+RUN_LOG = Path(tempfile.mkdtemp(prefix="erp-run-log-")) / "run.log"
+KNOWN_SECRETS = [ADMIN_PASSWORD, TEST_JWT_SECRET, "password-123", "s3cret-pass", "a-long-password", "another-pass",
+                 "new-password-1"]
+LEAKS = re.compile(r"(?<![\w.-])1[3-9]\d{9}(?![\w.-])|[\w.+-]+@example\.(?:com|org)|\beyJ[\w-]+\.[\w-]+\.")
+
+
+def pytest_configure(config):
+    from erp_common.logs import JsonFormatter
+
+    handler = logging.FileHandler(RUN_LOG, encoding="utf-8")
+    handler.setFormatter(JsonFormatter())
+    handler.setLevel(logging.INFO)
+    logging.getLogger().addHandler(handler)
+    logging.getLogger().setLevel(logging.INFO)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    logging.shutdown()
+    text = RUN_LOG.read_text(encoding="utf-8") if RUN_LOG.exists() else ""
+    found = [s for s in KNOWN_SECRETS if s in text] + sorted(set(LEAKS.findall(text)))[:10]
+    if found:
+        print(f"\nthe logs of this run ({RUN_LOG}) hold what must never be logged: {found}")
+        session.exitstatus = 1
 
 
 def pytest_report_header(config):
@@ -168,7 +197,10 @@ class ErpRun:
         command = [sys.executable, "-m", "erp_local.cli", "run", "--port", str(self.port), "--threads", "8", *args]
         if not migrate:
             command.append("--no-migrate")
-        self.process = subprocess.Popen(command, env={**os.environ, **(env or {})}, stdout=subprocess.PIPE,
+        # Its output goes to a file, not a pipe: it logs a line per request, and a pipe nobody reads
+        # fills up and stops the server mid-request.
+        self.output = tempfile.TemporaryFile("w+", encoding="utf-8")
+        self.process = subprocess.Popen(command, env={**os.environ, **(env or {})}, stdout=self.output,
                                         stderr=subprocess.STDOUT, text=True)
         deadline = time.monotonic() + 60
         while True:
@@ -177,16 +209,22 @@ class ErpRun:
                     return
             except httpx.HTTPError:
                 pass
-            assert self.process.poll() is None, self.process.communicate()[0]
+            assert self.process.poll() is None, self.printed()
             assert time.monotonic() < deadline, "erp run did not start"
             time.sleep(0.1)
+
+    def printed(self) -> str:
+        self.output.seek(0)
+        return self.output.read()
 
     def stop(self) -> str:
         """SIGTERM; what it printed."""
         self.process.terminate()
-        return self.process.communicate(timeout=60)[0]
+        self.process.wait(timeout=60)
+        return self.printed()
 
     def crash(self) -> str:
         """SIGKILL, as a crash would; what it printed."""
         self.process.kill()
-        return self.process.communicate(timeout=30)[0]
+        self.process.wait(timeout=30)
+        return self.printed()

@@ -105,6 +105,8 @@ class Settings:
     env: str = "development"
     debug: bool = False
     database_url: str = ""
+    # A MySQL replica for the operations declared read-only (GET); empty: everything on the primary.
+    database_read_url: str = ""
     redis_url: str = ""
     nats_url: str = ""
     jwt_secret_key: str = DEFAULT_JWT_SECRET
@@ -300,6 +302,9 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
     db_password = _read_secret(secrets_dir, "erp-db-password")
     if db_password and not database_url.startswith("sqlite"):
         database_url = _with_password(database_url, db_password)
+    database_read_url = pick("database_read_url", "DATABASE_READ_URL", "erp-database-read-url", "")
+    if database_read_url and db_password and not database_read_url.startswith("sqlite"):
+        database_read_url = _with_password(database_read_url, db_password)  # the replica has the same user
     redis_url = pick("redis_url", "REDIS_URL", None, "")
     redis_password = env.get("REDIS_PASSWORD") or _read_secret(secrets_dir, "erp-redis-password")
     if redis_url and urlsplit(redis_url).scheme not in REDIS_SCHEMES:
@@ -356,6 +361,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         env=environment,
         debug=_bool(env.get("DEBUG", "false")),
         database_url=normalise_database_url(database_url),
+        database_read_url=normalise_database_url(database_read_url) if database_read_url else "",
         redis_url=redis_url,
         nats_url=env.get("NATS_URL", ""),
         jwt_secret_key=pick("jwt_secret_key", "JWT_SECRET_KEY", "erp-jwt-secret", DEFAULT_JWT_SECRET),

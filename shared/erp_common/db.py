@@ -106,13 +106,16 @@ _lock = threading.Lock()
 _engine: Engine | None = None
 _sessions: sessionmaker | None = None
 _readonly_sessions: sessionmaker | None = None
+_read_engine: Engine | None = None  # DATABASE_READ_URL: a replica for declared read-only operations
+_replica_sessions: sessionmaker | None = None
 
 
 def _sqlite_engine(url: str, lock_wait: int) -> Engine:
     path = url.split("sqlite:///", 1)[-1]
     if path and path != ":memory:":
         Path(path).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": lock_wait})
+    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": lock_wait},
+                           hide_parameters=True)  # (an error's text must not carry a password hash or phone)
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn, _record):
@@ -189,33 +192,38 @@ def lock_wait_seconds() -> int:
     return get_settings().db_lock_wait_seconds
 
 
+def _create_engine(url: str) -> Engine:
+    settings = get_settings()
+    if url.startswith("sqlite"):
+        return _sqlite_engine(url, settings.db_lock_wait_seconds)
+    engine = create_engine(
+        url,
+        connect_args=mysql_connect_args(url),
+        pool_pre_ping=False,  # pinged after PING_AFTER_IDLE instead (module notes)
+        pool_recycle=1800,
+        # At least as many pooled connections as request threads: a connection beyond
+        # the pool is closed when returned, and opening one costs a handshake.
+        pool_size=settings.db_pool_size,
+        max_overflow=10,
+        isolation_level="READ COMMITTED",
+        # Every unit of work ends its transaction (commit or rollback) before the
+        # connection goes back, so the pool's extra ROLLBACK on return would be
+        # one more round trip per request for nothing.
+        pool_reset_on_return=None,
+        # Errors logged must not quote the values written (hashes, phones, e-mails).
+        hide_parameters=True,
+    )
+    _ping_after_idle(engine)
+    _bound_lock_waits(engine, settings.db_lock_wait_seconds)
+    return engine
+
+
 def get_engine() -> Engine:
     global _engine, _sessions, _readonly_sessions
     if _engine is None:
         with _lock:
             if _engine is None:
-                settings = get_settings()
-                url = settings.database_url
-                if url.startswith("sqlite"):
-                    engine = _sqlite_engine(url, settings.db_lock_wait_seconds)
-                else:
-                    engine = create_engine(
-                        url,
-                        connect_args=mysql_connect_args(url),
-                        pool_pre_ping=False,  # pinged after PING_AFTER_IDLE instead (module notes)
-                        pool_recycle=1800,
-                        # At least as many pooled connections as request threads: a connection beyond
-                        # the pool is closed when returned, and opening one costs a handshake.
-                        pool_size=settings.db_pool_size,
-                        max_overflow=10,
-                        isolation_level="READ COMMITTED",
-                        # Every unit of work ends its transaction (commit or rollback) before the
-                        # connection goes back, so the pool's extra ROLLBACK on return would be
-                        # one more round trip per request for nothing.
-                        pool_reset_on_return=None,
-                    )
-                    _ping_after_idle(engine)
-                    _bound_lock_waits(engine, settings.db_lock_wait_seconds)
+                engine = _create_engine(get_settings().database_url)
                 _sessions = sessionmaker(bind=engine, expire_on_commit=False)
                 _readonly_sessions = sessionmaker(
                     bind=engine.execution_options(erp_readonly=True), expire_on_commit=False
@@ -224,25 +232,42 @@ def get_engine() -> Engine:
     return _engine
 
 
+def get_read_engine() -> Engine | None:
+    """The replica's engine (``DATABASE_READ_URL``), or None when reads stay on the primary."""
+    global _read_engine, _replica_sessions
+    if _read_engine is None and get_settings().database_read_url:
+        with _lock:
+            if _read_engine is None:
+                engine = _create_engine(get_settings().database_read_url)
+                _replica_sessions = sessionmaker(bind=engine.execution_options(erp_readonly=True),
+                                                 expire_on_commit=False)
+                _read_engine = engine
+    return _read_engine
+
+
 def dispose_engine() -> None:
-    """Close every pooled connection and forget the engine (tests, settings changes)."""
-    global _engine, _sessions, _readonly_sessions
+    """Close every pooled connection and forget the engines (tests, settings changes)."""
+    global _engine, _sessions, _readonly_sessions, _read_engine, _replica_sessions
     with _lock:
-        if _engine is not None:
-            _engine.dispose()
-        _engine = None
-        _sessions = None
-        _readonly_sessions = None
+        for engine in (_engine, _read_engine):
+            if engine is not None:
+                engine.dispose()
+        _engine = _read_engine = None
+        _sessions = _readonly_sessions = _replica_sessions = None
 
 
 @contextmanager
-def transaction(*, readonly: bool = False) -> Iterator[Session]:
+def transaction(*, readonly: bool = False, replica: bool = False) -> Iterator[Session]:
     """Open one unit of work: commit if the block succeeds, roll back if it raises.
 
     ``readonly`` is a promise that the block only reads: on SQLite it then takes no write lock.
+    ``replica`` (with ``readonly``) lets the block read from ``DATABASE_READ_URL`` when it is set:
+    a replica may lag the primary by a moment, so only work that can read a moment-old state asks.
     """
     get_engine()
     factory = _readonly_sessions if readonly else _sessions
+    if readonly and replica and get_read_engine() is not None:
+        factory = _replica_sessions
     assert factory is not None
     session = factory()
     try:

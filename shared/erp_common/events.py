@@ -34,6 +34,7 @@ from sqlalchemy import Index, Integer, String, Text, bindparam, exists, insert, 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from . import metrics
 from .config import get_settings
 from .db import Base, UTCDateTime, transaction, utcnow
 from .schemas import iso_utc
@@ -573,4 +574,5 @@ def redeliver_unprocessed(
                     delivered += 1
                 else:
                     failed += 1
+                metrics.EVENT_REDELIVERIES.labels(function, "delivered" if 200 <= status < 300 else "failed").inc()
     return {"redelivered": delivered, "redelivery_failed": failed}

@@ -23,7 +23,7 @@ from typing import Any
 from pydantic import BaseModel, TypeAdapter, ValidationError
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, OperationalError
 
-from . import db, domains, events, idempotency, ratelimit, uow
+from . import db, domains, events, idempotency, logs, metrics, ratelimit, uow
 from .auth import authenticate
 from .config import get_settings
 from .context import Caller, Context, Principal
@@ -197,6 +197,8 @@ def dispatch(op: Operation, event: Any, path: str | None = None) -> dict[str, An
         principal = _authorise(op, event)
         address = ratelimit.client_address(_header(event, "X-Forwarded-For"), getattr(event, "remote_addr", None))
         ratelimit.check(op, principal.user_id if principal else None, address)
+        if principal is not None:
+            logs.set_user(principal.user_id)
         if op.topic:
             return _consume(op, _event_id(event), request_id)
         key = _header(event, idempotency.HEADER) if op.idempotent else None
@@ -219,6 +221,7 @@ def dispatch(op: Operation, event: Any, path: str | None = None) -> dict[str, An
     except DBAPIError as exc:
         if db.is_retryable(exc):  # a deadlock or lock wait timeout that outlasted every retry
             log.warning("%s: database busy after retries: %s", op.name, exc.orig)
+            metrics.DATABASE_BUSY.labels(op.name).inc()
             busy = ServiceUnavailable("the database is busy, try again", code="database_busy",
                                       headers={"Retry-After": "1"})
             return error_response(busy, request_id)
@@ -289,8 +292,10 @@ def _run(
         ctx.session.flush()
         return status, body, False
 
-    # A read (GET) that is not idempotency-keyed writes nothing: no write lock on SQLite.
-    status, body, replayed = uow.run(work, caller, readonly=op.readonly and key is None)
+    # A read (GET) that is not idempotency-keyed writes nothing: no write lock on SQLite, and it may
+    # be served by the replica (DATABASE_READ_URL). Everything else stays on the primary.
+    reads_only = op.readonly and key is None
+    status, body, replayed = uow.run(work, caller, readonly=reads_only, replica=reads_only)
     if replayed:
         headers["Idempotent-Replayed"] = "true"
     if isinstance(body, FileResult):
@@ -325,7 +330,17 @@ def _consume(op: Operation, event_id: str, request_id: str) -> dict[str, Any]:
         return {"event_id": event_id, "consumer": op.name, "status": "processed"}
 
     caller = Caller(principal=None, request_id=request_id, operation=op.name)
-    return json_response(200, uow.run(work, caller), {"X-Request-Id": request_id})
+    try:
+        result = uow.run(work, caller)
+    except Exception as exc:
+        outcome = exc.code if isinstance(exc, ErpError) else "failed"
+        logs.event_line(consumer=op.name, event_id=event_id, topic=op.topic or "", outcome=outcome,
+                        call_id=request_id)
+        raise
+    metrics.EVENTS_CONSUMED.labels(op.name, result["status"]).inc()
+    logs.event_line(consumer=op.name, event_id=event_id, topic=op.topic or "", outcome=result["status"],
+                    call_id=request_id)
+    return json_response(200, result, {"X-Request-Id": request_id})
 
 
 def _consume_in_steps(op: Operation, event_id: str, request_id: str) -> dict[str, Any]:
@@ -358,12 +373,18 @@ def _consume_in_steps(op: Operation, event_id: str, request_id: str) -> dict[str
 
 
 def _ready(request_id: str) -> dict[str, Any]:
-    """Readiness: 503 without the database; ready but ``degraded`` while Redis fails (reads then come
-    from the database and sign-ins are counted in the process), naming it."""
+    """Readiness: 503 without the database, or before its migrations have run (so a function deployed
+    ahead of the migration Job takes no traffic); ready but ``degraded`` while Redis fails (reads
+    then come from the database and sign-ins are counted in the process), naming it."""
+    from . import migrate
+
     try:
         db.ping()
+        schema = migrate.check_schema()
     except Exception as exc:
         raise ServiceUnavailable(f"database not reachable: {exc.__class__.__name__}") from None
+    if schema is not None:  # not ready until the migration Job has run: no 500s on a missing table
+        raise ServiceUnavailable(schema, code="schema_not_ready")
     from .cache import get_cache
 
     cache = get_cache().health()

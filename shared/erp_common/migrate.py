@@ -53,3 +53,32 @@ def current_revision() -> str | None:
 
 def head_revision() -> str | None:
     return ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
+def schema_problem(current: str | None, head: str | None, known: set[str]) -> str | None:
+    """Why code at ``head`` cannot serve a database at ``current`` yet, or None if it can.
+
+    Behind: no schema, or a revision this code knows that is not its head (the migrations have not
+    run: the function is not ready until they have). Ahead (a revision this code does not know) is
+    served: a release's migrations keep the previous release's code working during the rollout.
+    """
+    if current is None:
+        return f"the database has no schema: run erp migrate (this code needs revision {head})"
+    if current in known and current != head:
+        return f"the database is at schema revision {current}, this code needs {head}: run erp migrate"
+    return None
+
+
+_schema_ready = False
+
+
+def check_schema() -> str | None:
+    """``schema_problem`` for this process's database; once it is None it is not asked again."""
+    global _schema_ready
+    if _schema_ready:
+        return None
+    scripts = ScriptDirectory.from_config(alembic_config())
+    problem = schema_problem(current_revision(), scripts.get_current_head(),
+                             {rev.revision for rev in scripts.walk_revisions()})
+    _schema_ready = problem is None
+    return problem

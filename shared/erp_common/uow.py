@@ -20,7 +20,7 @@ from typing import TypeVar
 
 from sqlalchemy.exc import DBAPIError
 
-from . import db, events
+from . import db, events, metrics
 from .context import Caller, Context, Principal
 
 log = logging.getLogger(__name__)
@@ -57,13 +57,15 @@ def unit_of_work(caller: Caller, *, readonly: bool = False) -> Iterator[Context]
 RETRY_SECONDS = 8.0
 
 
-def run(work: Callable[[Context], T], caller: Caller, *, readonly: bool = False, attempts: int = 5) -> T:
-    """Run ``work(ctx)`` as one unit of work, retried whole on a deadlock or a lost connection."""
+def run(work: Callable[[Context], T], caller: Caller, *, readonly: bool = False, replica: bool = False,
+        attempts: int = 5) -> T:
+    """Run ``work(ctx)`` as one unit of work, retried whole on a deadlock or a lost connection
+    (``replica``, with ``readonly``: on ``DATABASE_READ_URL`` when it is set, see ``db.transaction``)."""
     started = time.monotonic()
     for attempt in range(1, attempts + 1):
         committing = False
         try:
-            with db.transaction(readonly=readonly) as session:
+            with db.transaction(readonly=readonly, replica=replica) as session:
                 ctx = Context(caller=caller, session=session, now=db.utcnow())
                 result = work(ctx)
                 envelopes = events.write_outbox(session, ctx.events, ctx.now)
@@ -75,6 +77,7 @@ def run(work: Callable[[Context], T], caller: Caller, *, readonly: bool = False,
             if time.monotonic() - started + db.lock_wait_seconds() > RETRY_SECONDS:
                 raise  # another wait for the lock would outlast the budget: 503, try again later
             log.warning("%s: unit of work retried after %s (attempt %d)", caller.operation, exc.orig, attempt)
+            metrics.LOCK_RETRIES.inc()
             time.sleep(0.005 * (2 ** attempt))
             continue
         _committed(ctx, envelopes)

@@ -29,6 +29,7 @@ from waitress.server import BaseWSGIServer, create_server
 from waitress.task import ErrorTask, WSGITask
 from werkzeug.exceptions import HTTPException
 
+from erp_common import logs, metrics
 from erp_common.errors import ServiceUnavailable, error_body
 
 METHODS = ["GET", "PUT", "POST", "PATCH", "DELETE"]
@@ -71,6 +72,14 @@ def format_response(result: Any) -> Any:
     return response
 
 
+def _status_of(response: Any) -> int:
+    if isinstance(response, Response):
+        return response.status_code
+    if isinstance(response, tuple) and len(response) > 1 and isinstance(response[1], int):
+        return response[1]
+    return 200
+
+
 def create_app(handle: Callable[[Any, Any], Any], name: str = "function") -> Flask:
     app = Flask(name)
 
@@ -80,10 +89,31 @@ def create_app(handle: Callable[[Any, Any], Any], name: str = "function") -> Fla
         if "chunked" in request.headers.get("Transfer-Encoding", "").lower():
             request.environ["wsgi.input_terminated"] = True
 
+    @app.route("/metrics", methods=["GET"])
+    def scrape() -> Any:
+        # Prometheus scrapes the pod directly; a request through the gateway (which adds X-Call-Id)
+        # goes to the handler as any other path, so the business's figures are not public.
+        if request.headers.get("X-Call-Id") is not None:
+            return call_handler("metrics")
+        body, content_type = metrics.exposition(request.headers.get("Accept"))
+        return Response(body, status=200, content_type=content_type)
+
     @app.route("/", defaults={"path": ""}, methods=METHODS)
     @app.route("/<path:path>", methods=METHODS)
     def call_handler(path: str) -> Any:
-        return format_response(handle(Event(), Context()))
+        if request.path.startswith("/_/"):  # the watchdog's readiness probe: neither counted nor logged
+            return format_response(handle(Event(), Context()))
+        started, scope, status = time.perf_counter(), logs.begin_request(), 500
+        try:
+            response = format_response(handle(Event(), Context()))
+            status = _status_of(response)
+            return response
+        finally:
+            seconds = time.perf_counter() - started
+            metrics.observe_invocation(name, status, seconds)
+            logs.request_line(function=name, call_id=request.headers.get("X-Call-Id"), method=request.method,
+                              path=request.path, status=status, duration_ms=seconds * 1000,
+                              user_id=logs.end_request(scope))
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException) -> Response:
@@ -395,7 +425,7 @@ def main() -> None:
     """
     from function import handler
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logs.configure()  # one JSON line per record: the request lines, and every warning
     logging.getLogger("waitress.queue").setLevel(logging.ERROR)  # a warning per queued request, under load
     write_timeout = duration_seconds(os.getenv("write_timeout"), 30.0)
     healthcheck_interval = duration_seconds(os.getenv("healthcheck_interval"), write_timeout)

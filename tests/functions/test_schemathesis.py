@@ -13,12 +13,8 @@ examples per operation: about 20 s on two cores (SQLite; MariaDB about 25 s).
 from __future__ import annotations
 
 import os
-import signal
 import socket
-import subprocess
-import sys
 import tempfile
-import time
 
 import httpx
 import pytest
@@ -29,7 +25,7 @@ from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import negative_data_rejection, status_code_conformance
 
-from tests.conftest import ADMIN_PASSWORD, BACKEND, ROOT
+from tests.conftest import ADMIN_PASSWORD, BACKEND, ROOT, ErpRun
 
 ONLY = os.environ.get("ERP_FUZZ_ONLY", "")  # a part of a path: fuzz only those operations (to dig into one)
 EXAMPLES = int(os.environ.get("ERP_FUZZ_EXAMPLES", "6"))  # per operation and generation mode (valid, invalid)
@@ -71,34 +67,15 @@ def _drop(name: str | None) -> None:
 def fuzz_gateway(database):
     """(url, admin token) of a gateway of this module's own, on its own database."""
     url_db, name = _database_url()
-    port = _free_port()
-    env = {**os.environ, "DATABASE_URL": url_db, "NATS_URL": "",  # its events reach nobody else's consumers
-           "ERP_CACHE_PREFIX": f"erp-fuzz-{os.getpid()}:"}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "erp_local.cli", "run", "--port", str(port), "--threads", "4",
-         "--stack", str(ROOT / "stack.yml")],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    url = f"http://127.0.0.1:{port}"
+    gateway = ErpRun({"DATABASE_URL": url_db, "NATS_URL": "",  # its events reach nobody else's consumers
+                      "ERP_CACHE_PREFIX": f"erp-fuzz-{os.getpid()}:"}, "--stack", str(ROOT / "stack.yml"),
+                     migrate=True)
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(url + "/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert process.poll() is None, process.stdout.read() if process.stdout else ""
-            assert time.monotonic() < deadline, "the gateway did not start"
-            time.sleep(0.2)
-        login = httpx.post(url + "/function/user-login", json={"username": "admin", "password": ADMIN_PASSWORD})
+        login = httpx.post(gateway.url + "/function/user-login", json={"username": "admin", "password": ADMIN_PASSWORD})
         assert login.status_code == 200, login.text
-        yield url, login.json()["access_token"]
+        yield gateway.url, login.json()["access_token"]
     finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        gateway.stop()
         _drop(name)
 
 

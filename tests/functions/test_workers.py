@@ -5,15 +5,13 @@ import os
 import signal
 import socket
 import subprocess
-import sys
-import time
 
 import httpx
 import pytest
 
 from erp_common.config import ConfigError
 from erp_local.cli import check_workers, listening_socket, main
-from tests.conftest import ADMIN_PASSWORD, BACKEND, auth
+from tests.conftest import ADMIN_PASSWORD, BACKEND, ErpRun, auth
 
 
 def test_more_than_one_worker_needs_redis():
@@ -52,24 +50,10 @@ def _children(pid: int) -> list[int]:
 
 @pytest.mark.skipif(BACKEND != "services", reason="more than one worker needs Redis (the services backend)")
 def test_two_workers_serve_one_port_and_stop_together(database, make_user):
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    process = subprocess.Popen(
-        [sys.executable, "-m", "erp_local.cli", "run", "--port", str(port), "--workers", "2", "--threads", "4",
-         "--no-migrate"], env=dict(os.environ), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    gateway = ErpRun(None, "--workers", "2")
+    process = gateway.process
     try:
-        url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(url + "/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert process.poll() is None, process.stdout.read() if process.stdout else ""
-            assert time.monotonic() < deadline, "the gateway did not start"
-            time.sleep(0.2)
+        url = gateway.url
         assert len(_children(process.pid)) == 2
         token = httpx.post(url + "/function/user-login",
                            json={"username": "admin", "password": ADMIN_PASSWORD}).json()["access_token"]

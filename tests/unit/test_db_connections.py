@@ -37,7 +37,7 @@ def test_a_connection_lost_before_the_commit_is_retried(monkeypatch):
 
 def test_a_connection_lost_during_the_commit_is_not_retried(monkeypatch):
     @contextmanager
-    def committing_fails(*, readonly=False):
+    def committing_fails(*, readonly=False, replica=False):
         yield None
         raise _lost("COMMIT")
 

@@ -46,6 +46,11 @@ def test_the_image_layout_serves_the_function(tmp_path, stack_file, name):
         "import index\n"
         "from function import handler\n"
         "client = index.create_app(handler.handle).test_client()\n"
+        "before = client.get('/_/ready')\n"  # not ready on a database the migrations have not reached
+        "assert before.status_code == 503, before.get_json()\n"
+        "assert before.get_json()['error']['code'] == 'schema_not_ready', before.get_json()\n"
+        "from erp_common import migrate\n"
+        "migrate.upgrade()\n"
         "ready = client.get('/_/ready')\n"
         "print(ready.status_code, ready.get_json())\n"
     )

@@ -153,3 +153,13 @@ def test_events_handed_over_after_commit_are_published_in_the_background():
             assert all(session.get(OutboxEvent, i).published_at is not None for i in ids)
     finally:
         events.local_bus.unsubscribe(topic, subscriber)
+
+
+def test_a_function_is_not_ready_on_a_schema_behind_its_code():
+    from erp_common.migrate import schema_problem
+
+    known = {"0001", "0002", "0003"}
+    assert schema_problem("0003", "0003", known) is None
+    assert schema_problem("0004", "0003", known) is None  # ahead: the next release's migrations ran
+    assert "no schema" in schema_problem(None, "0003", known)
+    assert "run erp migrate" in schema_problem("0002", "0003", known)

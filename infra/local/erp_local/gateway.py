@@ -8,7 +8,8 @@ X-Callback-Url), ``<name>.openfaas-fn`` for either, the system API faas-cli uses
 ``GET /healthz``. Events reach functions by their
 ``topic`` annotation (in-process, or from NATS when NATS_URL is set); ``schedule`` annotations
 run as the cron connector would. For people: ``/docs`` (Swagger UI, assets served locally)
-and the seed-style paths ``/<service>/<op>``, ``/health``, ``/<service>/health``, ``/<service>/docs``.
+and the seed-style paths ``/<service>/<op>``, ``/health``, ``/<service>/health``, ``/<service>/docs``;
+``/metrics`` for Prometheus (``erp_common.metrics``: the OpenFaaS gateway's series and the business's).
 """
 from __future__ import annotations
 
@@ -33,7 +34,7 @@ from croniter import croniter
 from werkzeug.test import EnvironBuilder, run_wsgi_app
 from werkzeug.wrappers import Request, Response
 
-from erp_common import asyncapi, events, openapi
+from erp_common import asyncapi, events, metrics, openapi
 from erp_common.config import get_settings
 from erp_common.errors import error_body
 from erp_common.operations import REGISTRY
@@ -143,6 +144,9 @@ class Gateway:
         head = parts[0]
         if head == "healthz":
             return Response("OK", mimetype="text/plain")
+        if parts == ["metrics"]:
+            body, content_type = metrics.exposition(request.headers.get("Accept"))
+            return Response(body, content_type=content_type)
         if parts == ["health"]:
             return self.system.health()
         if head == "system":
@@ -201,8 +205,9 @@ class Gateway:
         started = time.perf_counter()
 
         def wrapped_start(status: str, headers: list, exc_info=None):
-            headers = list(headers) + [("X-Call-Id", call_id),
-                                       ("X-Duration-Seconds", f"{time.perf_counter() - started:.6f}")]
+            seconds = time.perf_counter() - started
+            metrics.observe_invocation(name, int(status[:3]), seconds, gateway=True)
+            headers = list(headers) + [("X-Call-Id", call_id), ("X-Duration-Seconds", f"{seconds:.6f}")]
             return start_response(status, headers, exc_info)
 
         return app(inner, wrapped_start)
@@ -376,6 +381,14 @@ class _Passthrough:
         return self.gateway.invoke_wsgi(self.name, self.rest, environ, start_response)
 
 
+def queue_group() -> str:
+    """The connector's NATS queue group: one per database, so the workers of one installation share
+    each event while two installations (two test runs) on one NATS server each get their own."""
+    import hashlib
+
+    return "erp-gateway-" + hashlib.sha256(get_settings().database_url.encode()).hexdigest()[:12]
+
+
 class NatsConnector:
     """The NATS connector's job: subscribe to the topics functions ask for, deliver each message.
 
@@ -416,7 +429,7 @@ class NatsConnector:
                     self._deliver(msg.subject, msg.data)
 
                 for topic in topics:
-                    await self._nc.subscribe(topic, queue="erp-gateway", cb=on_message)
+                    await self._nc.subscribe(topic, queue=queue_group(), cb=on_message)
                 await self._nc.flush()
             except asyncio.CancelledError:
                 raise

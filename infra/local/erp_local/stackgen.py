@@ -19,6 +19,8 @@ from pathlib import Path
 from erp_common import domains
 from erp_common.operations import CONNECTOR, PUBLIC, REGISTRY, SIGNED_IN, Operation
 
+from . import opsgen
+
 TEMPLATE = "python3-http-erp"
 CE_MAX_FUNCTIONS = 15
 EVENTS_FUNCTION = "events"
@@ -346,6 +348,8 @@ def expected_files(root: Path) -> dict[Path, str]:
     for pack in packs:
         files[root / "packs" / pack.name / "handler.py"] = _pack_handler(pack)
         files[root / "packs" / pack.name / "requirements.txt"] = _requirements(pack.name)
+    files[root / "infra" / "monitoring" / "job-alerts.yml"] = opsgen.job_alert_rules(ops)
+    files.update(opsgen.k8s_files(root, ops))
     readme = root / "README.md"
     files[readme] = readme_with_tables(readme.read_text(encoding="utf-8"), ops)
     return files

@@ -6,7 +6,7 @@ import logging
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from .. import auth, uow
+from .. import auth, metrics, uow
 from ..cache import get_cache
 from ..config import get_settings
 from ..context import Caller, Context
@@ -28,6 +28,7 @@ def _attempts_key(username: str) -> str:
 # One answer for every refused sign-in (unknown user, wrong password, disabled user), so that
 # the answer tells nothing about the account: a disabled user's right password confirms nothing.
 def _invalid_credentials() -> Unauthorized:
+    metrics.LOGIN_FAILURES.labels("invalid_credentials").inc()
     return Unauthorized("invalid username or password", code="invalid_credentials")
 
 
@@ -84,6 +85,7 @@ def login(caller: Caller, data: LoginIn) -> TokenOut:
 
 
 def _locked(retry_after: int, *, whose: str = "this user", field: str = "username") -> None:
+    metrics.LOGIN_FAILURES.labels("locked").inc()
     raise TooManyRequests(
         f"too many sign-ins for {whose}: try again in {retry_after} seconds",
         code="login_locked",

@@ -25,6 +25,7 @@ from sqlalchemy import Select, Update, bindparam, case, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from .. import metrics
 from ..context import Context
 from ..db import ZERO, utcnow
 from ..errors import Conflict, ValidationFailed
@@ -210,6 +211,7 @@ def post_stock(ctx: Context, doc: StockDocument, *,
     if short:
         short.sort(key=lambda d: d["line"])
         names = ", ".join(f"{s['sku'] or s['sku_id']} (available {s['available']})" for s in short)
+        metrics.STOCK_REFUSALS.inc()
         raise Conflict(f"not enough stock: {names}", code="insufficient_stock", details=short)
     if not any(posted):
         return Posting(doc.type, doc.id, [], ctx.now, ctx.actor, doc.reason)

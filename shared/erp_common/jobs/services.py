@@ -9,14 +9,16 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from prometheus_client.core import GaugeMetricFamily, Metric
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from .. import domains, uow
+from .. import db, domains, logs, metrics, uow
 from ..context import Caller, Context
 from ..db import utcnow
 from ..events import redeliver_unprocessed, relay_pending
@@ -72,6 +74,7 @@ def run_job(caller: Caller, work: Callable[[], dict[str, Any]]) -> JobRunOut:
         ctx.session.flush()
         return run.id
 
+    started = time.perf_counter()
     try:
         run_id = uow.run(start, caller)
     except IntegrityError:  # this period's run was claimed by another call
@@ -94,7 +97,26 @@ def run_job(caller: Caller, work: Callable[[], dict[str, Any]]) -> JobRunOut:
         ctx.session.flush()
         return _out(run)
 
-    return uow.run(finish, caller)
+    out = uow.run(finish, caller)
+    metrics.JOB_RUNS.labels(caller.operation, status).inc()
+    logs.job_line(job=caller.operation, run_id=run_id, status=status, processed=out.processed,
+                  duration_ms=(time.perf_counter() - started) * 1000, call_id=caller.request_id)
+    return out
+
+
+def _last_runs_probe() -> Iterable[Metric]:
+    """When each job last started, for the alert on a job that did not run (read when scraped:
+    one row per job from the index on (job, started_at))."""
+    with db.transaction(readonly=True) as session:
+        rows = session.execute(select(JobRun.job, func.max(JobRun.started_at)).group_by(JobRun.job)).all()
+    gauge = GaugeMetricFamily("erp_job_last_run_timestamp_seconds", "When each scheduled job last started "
+                              "(Unix time)", labels=["job_name"])
+    for job, started_at in rows:
+        gauge.add_metric([job], started_at.timestamp())
+    return [gauge]
+
+
+metrics.DATABASE.add("job_runs", _last_runs_probe)
 
 
 def consumers_by_topic() -> dict[str, list[str]]:

@@ -22,7 +22,7 @@ from typing import Any
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
-from .. import uow
+from .. import metrics, uow
 from ..catalog.api import ON_SALE, SkuInfo, find_skus
 from ..config import get_settings
 from ..context import Caller, Context
@@ -145,6 +145,7 @@ def create_order(ctx: Context, data: OrderCreateIn) -> OrderOut:
     _post(ctx, order_id, number, warehouse_id, inventory.RESERVE,
           [(ln["line_no"], ln["sku_id"], ln["sku_code"], ln["quantity"]) for ln in lines],
           field_of=lambda i: f"lines[{i}].qty")
+    ctx.after_commit.append(metrics.ORDERS_CREATED.inc)  # counted once committed, not per retried attempt
     ctx.emit(OrderCreated(
         order_id=order_id, number=number, customer_id=data.customer_id, warehouse_id=warehouse_id,
         total_amount=total, by=ctx.actor,
