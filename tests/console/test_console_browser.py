@@ -306,7 +306,9 @@ def test_csv_import_reports_the_bad_row(open_page, console_url, people, category
            f"{unique('坏')},{category['id']},-5,\n")
     page.get_by_label("CSV file").set_input_files(files=[{"name": "items.csv", "mimeType": "text/csv",
                                                           "buffer": csv.encode()}])
-    page.get_by_role("button", name="Import").click()
+    with page.expect_response(lambda r: "item-import" in r.url and r.request.method == "POST") as sent:
+        page.get_by_role("button", name="Import").click()
+    assert sent.value.status == 202 and sent.value.request.post_data_json["background"] is True
     report = page.locator("#import-report")
     expect(report.get_by_role("heading", name="Rejected rows")).to_be_visible()
     rejected = report.get_by_role("table", name="Rejected rows")
