@@ -268,6 +268,36 @@ def test_item_grid_stock_till_pay_ship_return(open_page, console_url, people, ca
     check(page, "orders")
 
 
+def test_a_price_changed_on_the_item_page_shows_in_its_history(open_page, console_url, people, client, admin_token,
+                                                               category):
+    body = {"name": unique("衬衫"), "category_id": category["id"], "price": "59.00",
+            "sku_specs": {"size": ["S", "M"]}}
+    response = client.post("/function/item-create", json=body, headers=auth(admin_token))
+    assert response.status_code == 201, response.text
+    item = response.json()
+    size_m = item["skus"][1]["code"]
+    page = open_page()
+    sign_in(page, console_url, people["merchandiser"], f"item/{item['id']}")
+    history = page.locator("#price-history")
+    expect(history).to_have_text("Nothing found.")
+    page.get_by_label("New price").fill("89")
+    page.get_by_label(f"{size_m} Price").fill("95.5")
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_role("status").filter(has_text="Price changed.")).to_be_visible()
+    rows = history.get_by_role("table", name="Price history").get_by_role("row")
+    # The header; the item, size S and size M 59.00 -> 89.00 (both SKUs follow the item's price); then size
+    # M 89.00 -> 95.50, its own price, applied last so shown first. Money exactly as the API sends it.
+    expect(rows).to_have_count(5)
+    expect(rows.nth(1)).to_contain_text(size_m)
+    expect(rows.nth(1)).to_contain_text("89.00 → 95.50")
+    expect(rows.nth(1)).to_contain_text(people["merchandiser"])
+    expect(rows.nth(4)).to_contain_text("Item")
+    expect(rows.nth(4)).to_contain_text("59.00 → 89.00")
+    expect(page.locator("#item-summary")).to_contain_text("Price: 89.00")
+    expect(page.get_by_label("New price")).to_have_value("89.00")
+    check(page, "item-price-history")
+
+
 def test_csv_import_reports_the_bad_row(open_page, console_url, people, category):
     page = open_page()
     sign_in(page, console_url, people["merchandiser"], "import")
@@ -276,14 +306,20 @@ def test_csv_import_reports_the_bad_row(open_page, console_url, people, category
            f"{unique('坏')},{category['id']},-5,\n")
     page.get_by_label("CSV file").set_input_files(files=[{"name": "items.csv", "mimeType": "text/csv",
                                                           "buffer": csv.encode()}])
-    page.get_by_role("button", name="Import").click()
+    with page.expect_response(lambda r: "item-import" in r.url and r.request.method == "POST") as sent:
+        page.get_by_role("button", name="Import").click()
+    assert sent.value.status == 202 and sent.value.request.post_data_json["background"] is True
     report = page.locator("#import-report")
     expect(report.get_by_role("heading", name="Rejected rows")).to_be_visible()
     rejected = report.get_by_role("table", name="Rejected rows")
     expect(rejected.get_by_role("row")).to_have_count(2)  # the header and row 3
     expect(rejected.get_by_role("cell", name="3", exact=True)).to_be_visible()
     expect(rejected.get_by_role("cell", name="item_price")).to_be_visible()
-    expect(page.get_by_label("Import progress")).to_have_attribute("value", "100")
+    # Sent with "background": true and followed through item-import-get: the bar ends full, its text says so.
+    bar = page.get_by_label("Import progress")
+    expect(bar).to_have_attribute("max", "2")
+    expect(bar).to_have_attribute("value", "2")
+    expect(page.locator("#import-progress-text")).to_have_text("2 of 2 rows (100%)")
     check(page, "import")
     page.get_by_role("button", name="Export CSV").click()
     expect(page.get_by_role("link", name="items.csv")).to_be_visible()

@@ -366,6 +366,53 @@ class TestUpdate:
                      404, field="item_id")
 
 
+class TestPriceHistory:
+    def test_newest_first_with_skus_who_and_money_as_sent(self, client, admin_token, make_user, category):
+        item = make_item(client, admin_token, category["id"], sku_specs={"size": ["S", "M"]},
+                         skus=[{"specs": {"size": "M"}, "price": "150"}])
+        s, m = item["skus"]
+        client.patch(f"/function/item-update/{item['id']}", json={"price": "120"}, headers=auth(admin_token))
+        client.patch(f"/function/item-update/{item['id']}", json={"skus": [{"id": m["id"], "price": "99.9"}]},
+                     headers=auth(admin_token))
+        _, cashier = make_user("cashier")  # any signed-in user may read it
+        response = client.get(f"/function/item-price-history/{item['id']}", headers=auth(cashier))
+        assert response.status_code == 200, response.text
+        page = response.json()
+        assert (page["total"], page["page"], page["page_size"]) == (3, 1, 20)
+        rows = [(r["sku_id"], r["sku_code"], r["old_price"], r["new_price"], r["changed_by"])
+                for r in page["items"]]
+        assert rows == [(m["id"], m["code"], "150.00", "99.90", "admin"),
+                        (s["id"], s["code"], "100.00", "120.00", "admin"),
+                        (None, None, "100.00", "120.00", "admin")]
+        assert all(r["item_id"] == item["id"] and r["changed_at"].endswith("Z") for r in page["items"])
+        second = client.get(f"/function/item-price-history/{item['id']}", params={"page": 2, "page_size": 2},
+                            headers=auth(cashier)).json()
+        assert second["total"] == 3 and [r["sku_id"] for r in second["items"]] == [None]
+
+    def test_an_item_never_repriced_has_an_empty_history(self, client, admin_token, category):
+        item = make_item(client, admin_token, category["id"])
+        page = client.get(f"/function/item-price-history/{item['id']}", headers=auth(admin_token)).json()
+        assert page == {"items": [], "total": 0, "page": 1, "page_size": 20}
+
+    @pytest.mark.parametrize("path, params, status, field", [
+        ("99999999", {}, 404, "item_id"),
+        ("0", {}, 422, "item_id"),
+        ("abc", {}, 422, "item_id"),
+        ("1", {"page": 0}, 422, "page"),
+        ("1", {"page_size": 201}, 422, "page_size"),
+        ("1", {"sort": "price"}, 422, "sort"),
+    ])
+    def test_bad_input(self, client, admin_token, category, path, params, status, field):
+        assert_error(client.get(f"/function/item-price-history/{path}", params=params, headers=auth(admin_token)),
+                     status, field=field)
+
+    def test_signed_in_only(self, client, admin_token, category):
+        item = make_item(client, admin_token, category["id"])
+        assert_error(client.get(f"/function/item-price-history/{item['id']}"), 401)
+        assert client.post(f"/function/item-price-history/{item['id']}", json={},
+                           headers=auth(admin_token)).status_code in (404, 405)
+
+
 class TestCsv:
     def test_import_creates_updates_and_reports_rejected_rows(self, client, admin_token, category):
         cat = category["id"]
@@ -458,7 +505,7 @@ class TestCsv:
         assert accepted.status_code == 202, accepted.text
         queued = accepted.json()
         assert queued["status"] == "queued" and queued["rows"] == 2_301
-        assert queued["progress_url"] == f"/function/item-import-get/{queued['import_id']}"
+        assert queued["progress_url"] == f"/item/import-get/{queued['import_id']}"  # a seed path: both packings
         again = client.post("/function/item-import", json=body, headers=headers)  # a retry: the same import
         assert again.status_code == 202 and again.json()["import_id"] == queued["import_id"]
         deadline = time.monotonic() + 60

@@ -490,7 +490,9 @@ def _queue(ctx: Context, data: ItemImportIn) -> Accepted:
     ctx.session.add(job)
     ctx.session.flush()
     ctx.emit(ItemImportQueued(import_id=job.id, rows=count, dry_run=data.dry_run, by=ctx.actor))
-    url = f"/function/item-import-get/{job.id}"
+    # The seed path: the same on both packings (/function/item-import-get/... on stack.yml,
+    # /function/item/import-get/... on stack.ce.yml) and routed by the cluster's ingress.
+    url = f"/item/import-get/{job.id}"
     return Accepted(ImportQueuedOut(import_id=job.id, status="queued", rows=count, dry_run=data.dry_run,
                                     progress_url=url))
 

@@ -20,8 +20,10 @@ from .schemas import (
     ItemImportIn,
     ItemListIn,
     ItemOut,
+    ItemPriceHistoryIn,
     ItemSummaryOut,
     ItemUpdateIn,
+    PriceChangeOut,
     SkuDetailOut,
     SkuGetIn,
 )
@@ -57,6 +59,10 @@ operation(
     "item-update", service="item", summary="Change an item, its status, its price or its SKUs' prices",
     input=ItemUpdateIn, output=ItemOut, roles=WRITERS, methods=("POST", "PATCH", "PUT"), path="/{item_id}",
 )(services.update_item)
+operation(
+    "item-price-history", service="item", summary="An item's price changes (its own and its SKUs'), newest first",
+    input=ItemPriceHistoryIn, output=Page[PriceChangeOut], roles=SIGNED_IN, methods=("GET",), path="/{item_id}",
+)(services.price_history)
 operation(
     "sku-get", service="item", summary="One SKU by id, code or barcode", input=SkuGetIn, output=SkuDetailOut,
     roles=SIGNED_IN, methods=("GET",), path="/{id}",

@@ -194,6 +194,23 @@ class ItemListIn(PageQuery):
     order: Literal["asc", "desc"] = "asc"
 
 
+class ItemPriceHistoryIn(PageQuery):
+    item_id: Id
+
+
+class PriceChangeOut(Output):
+    """One price change: of the item itself (``sku_id`` null) or of one of its SKUs."""
+
+    id: int
+    item_id: int
+    sku_id: int | None = Field(description="the SKU whose price changed; null for the item's own price")
+    sku_code: str | None
+    old_price: Money
+    new_price: Money
+    changed_by: str = Field(description="the user who changed it")
+    changed_at: UtcDateTime
+
+
 class SkuGetIn(Input):
     id: Id | None = None
     code: Code | None = None

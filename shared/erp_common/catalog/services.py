@@ -43,8 +43,10 @@ from .schemas import (
     ItemIdIn,
     ItemListIn,
     ItemOut,
+    ItemPriceHistoryIn,
     ItemSummaryOut,
     ItemUpdateIn,
+    PriceChangeOut,
     SkuDetailOut,
     SkuGetIn,
     SkuItemRef,
@@ -437,6 +439,21 @@ def list_items(ctx: Context, data: ItemListIn) -> Page[ItemSummaryOut]:
                                       Item.price, Item.status, Item.created_at, Item.updated_at)
     return paginate(session, columns, data, ItemSummaryOut.model_validate, *order, entities=False,
                     per_page=with_sku_counts)
+
+
+def price_history(ctx: Context, data: ItemPriceHistoryIn) -> Page[PriceChangeOut]:
+    """An item's price changes, its own and its SKUs', newest first: who changed what, when, from what to what.
+
+    ``GET /function/item-price-history/1?page=1&page_size=20``. Not cached: a price change is the
+    moment someone reads this, and the rows are found by the ``(item_id, changed_at)`` index.
+    """
+    _item(ctx.session, data.item_id)  # an unknown item is 404, not an empty history
+    query = (select(PriceChange.id, PriceChange.item_id, PriceChange.sku_id, Sku.code.label("sku_code"),
+                    PriceChange.old_price, PriceChange.new_price, PriceChange.changed_by, PriceChange.changed_at)
+             .outerjoin(Sku, Sku.id == PriceChange.sku_id).where(PriceChange.item_id == data.item_id))
+    # One update writes several rows at the same instant: the id keeps them in the order they were made.
+    return paginate(ctx.session, query, data, lambda r: PriceChangeOut(**r._mapping),
+                    PriceChange.changed_at.desc(), PriceChange.id.desc(), entities=False)
 
 
 def get_sku(ctx: Context, data: SkuGetIn) -> SkuDetailOut:

@@ -3,9 +3,9 @@
 // function it needs; a new domain adds its pages here, each with a small module of its own.
 export const PAGES = [
   { route: "items", title: "Items", needs: ["item-list", "category-list"], module: "./page-items.js", menu: true },
-  { route: "item", title: "Item", needs: ["item-get"], module: "./page-item.js" },
+  { route: "item", title: "Item", needs: ["item-get", "item-price-history"], module: "./page-item.js" },
   { route: "item-new", title: "New item", needs: ["item-create", "category-list"], module: "./page-item-new.js", menu: true },
-  { route: "import", title: "Import and export", needs: ["item-import", "item-export"], module: "./page-import.js", menu: true },
+  { route: "import", title: "Import and export", needs: ["item-import", "item-import-get", "item-export"], module: "./page-import.js", menu: true },
   { route: "stock", title: "Stock", needs: ["stock-query", "sku-get", "warehouse-list"], module: "./page-stock.js", menu: true },
   { route: "stock-moves", title: "Stock moves", needs: ["stock-adjust", "stock-transfer", "stock-count", "warehouse-list"],
     module: "./page-stock-moves.js", menu: true },
