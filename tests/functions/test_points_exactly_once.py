@@ -6,9 +6,6 @@ the redelivery sends whatever NATS lost, and every member has the points of thei
 from __future__ import annotations
 
 import dataclasses
-import shutil
-import socket
-import subprocess
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -17,60 +14,32 @@ import pytest
 
 from tests.conftest import ROOT, RunningGateway, auth
 from tests.functions.test_membership import phone, wait_for
+from tests.nats_server import NATS_SERVER, OwnNats
 
-pytestmark = pytest.mark.skipif(shutil.which("nats-server") is None, reason="needs nats-server")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _nats(port: int, store) -> subprocess.Popen:
-    process = subprocess.Popen(["nats-server", "-a", "127.0.0.1", "-p", str(port), "-js", "-sd", str(store)],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    end = time.monotonic() + 10
-    while time.monotonic() < end:
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                return process
-        time.sleep(0.05)
-    process.kill()
-    raise RuntimeError("nats-server did not start")
-
-
-def _stop(process: subprocess.Popen) -> None:
-    process.terminate()
-    try:
-        process.wait(10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
+pytestmark = pytest.mark.skipif(NATS_SERVER is None, reason="needs nats-server")
 
 
 @pytest.fixture
-def own_nats(tmp_path, database):
+def nats_and_gateway(database):
     """A NATS server of this test's own, the publisher and a gateway pointed at it; all restored after."""
     from erp_common import config, events
 
-    port = _free_port()
-    state = {"process": _nats(port, tmp_path), "port": port, "store": tmp_path}
+    server = OwnNats()
     before = config.get_settings()
     events.reset_publisher()
-    config.configure(dataclasses.replace(before, nats_url=f"nats://127.0.0.1:{port}"))
+    config.configure(dataclasses.replace(before, nats_url=server.url))
     running = RunningGateway(ROOT / "stack.yml")
-    state["gateway"] = running
     try:
-        yield state
+        yield server, running
     finally:
         running.close()
         events.reset_publisher()
         config.configure(before)
-        _stop(state["process"])
+        server.kill()
+        server.dir.cleanup()
 
 
-def test_points_arrive_once_after_nats_is_back(own_nats, make_user, make_sku, put_stock):
+def test_points_arrive_once_after_nats_is_back(nats_and_gateway, make_user, make_sku, put_stock):
     from sqlalchemy import func, select
 
     from erp_common import events
@@ -80,7 +49,8 @@ def test_points_arrive_once_after_nats_is_back(own_nats, make_user, make_sku, pu
     cashier = make_user("cashier")[1]
     sku_id, _ = make_sku("10.00")
     put_stock(sku_id, 1000)
-    url = own_nats["gateway"].url
+    server, gateway = nats_and_gateway
+    url = gateway.url
     with httpx.Client(base_url=url, timeout=60, headers=auth(cashier)) as http:
         members, orders = [], []
         for i in range(100):
@@ -91,7 +61,7 @@ def test_points_arrive_once_after_nats_is_back(own_nats, make_user, make_sku, pu
             members.append((member, 10 * qty))
             orders.append(order)
 
-        _stop(own_nats["process"])  # NATS goes down
+        server.kill()  # NATS goes down
 
         def pay(order):
             with httpx.Client(base_url=url, timeout=60, headers=auth(cashier)) as client:
@@ -116,7 +86,7 @@ def test_points_arrive_once_after_nats_is_back(own_nats, make_user, make_sku, pu
         assert done["redelivered"] == 50
 
         # NATS is back: the relay publishes every unpublished event (the 50 handled ones too)
-        own_nats["process"] = _nats(own_nats["port"], own_nats["store"])
+        server.start()  # on the same port and JetStream store
         assert wait_for(lambda: events.relay_pending(older_than_seconds=0)["pending"] == 0, timeout=60)
         # NATS delivers at most once: what reached it before the gateway's connector had subscribed
         # again is lost, and the redelivery (job-relay-events, a minute on) sends those
