@@ -262,7 +262,7 @@ def _stock_rows(session: Session, keys: set[tuple[int, int]]) -> list[StockOut]:
     return [_stock_out(r, codes) for r in rows]
 
 
-def _sku_id(session: Session, text: str, field: str) -> int | None:
+def _sku_id(session: Session, text: str) -> int | None:
     """The id of the SKU named in a filter (id or code), or None when there is no such SKU."""
     ref = sku_ref(text)
     if isinstance(ref, int) and ref > 2_147_483_647:
@@ -277,7 +277,7 @@ def query_stock(ctx: Context, data: StockQueryIn) -> Page[StockOut]:
     """Stock by SKU, by warehouse, or only what is at or below its low-stock threshold."""
     query, threshold = _stock_select()
     if data.sku:
-        query = query.where(StockLevel.sku_id == (_sku_id(ctx.session, data.sku, "sku") or 0))
+        query = query.where(StockLevel.sku_id == (_sku_id(ctx.session, data.sku) or 0))
     if data.warehouse_id:
         query = query.where(StockLevel.warehouse_id == data.warehouse_id)
     if data.low_stock:
@@ -294,7 +294,7 @@ def list_ledger(ctx: Context, data: StockLedgerIn) -> Page[LedgerEntryOut]:
     """The stock ledger, newest first, filtered by SKU, warehouse, type, document and dates."""
     query = select(StockLedgerEntry)
     if data.sku:
-        query = query.where(StockLedgerEntry.sku_id == (_sku_id(ctx.session, data.sku, "sku") or 0))
+        query = query.where(StockLedgerEntry.sku_id == (_sku_id(ctx.session, data.sku) or 0))
     if data.warehouse_id:
         query = query.where(StockLedgerEntry.warehouse_id == data.warehouse_id)
     if data.type:

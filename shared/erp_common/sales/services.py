@@ -284,8 +284,9 @@ def _picked_stock(picked: list[tuple[SalesOrderLine, Decimal]]) -> list[tuple[in
     return [(ln.line_no, ln.sku_id, ln.sku_code, q) for ln, q in picked]
 
 
-def _picked_field(picked: list[tuple[SalesOrderLine, Decimal]]) -> Callable[[int], str]:
-    return lambda i: f"lines[{i}].qty"
+def _picked_qty_field(i: int) -> str:
+    """Where a shortage on the i-th picked line points: the quantity the caller asked for."""
+    return f"lines[{i}].qty"
 
 
 def ship_order(ctx: Context, data: OrderShipIn) -> OrderOut:
@@ -297,7 +298,7 @@ def ship_order(ctx: Context, data: OrderShipIn) -> OrderOut:
         raise Conflict(f"order {order.number} has nothing left to ship", code="nothing_to_ship",
                        details=[{"field": "lines", "status": order.status}])
     _post(ctx, order.id, order.number, order.warehouse_id, inventory.SALE, _picked_stock(picked),
-          field_of=_picked_field(picked))
+          field_of=_picked_qty_field)
     for line, qty in picked:
         line.qty_shipped += qty
     refs = _refs(picked)
@@ -353,7 +354,7 @@ def return_order(ctx: Context, data: OrderReturnIn) -> OrderOut:
         raise Conflict(f"order {order.number} has nothing left to return", code="nothing_to_return",
                        details=[{"field": "lines", "status": order.status}])
     _post(ctx, order.id, order.number, order.warehouse_id, inventory.RETURN, _picked_stock(picked), data.reason,
-          field_of=_picked_field(picked))
+          field_of=_picked_qty_field)
     amount = ZERO
     for line, qty in picked:  # each line refunds its share of what it cost after its discounts
         amount += promotion.refund_share(line.amount, line.quantity, line.qty_returned, qty)
