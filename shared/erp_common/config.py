@@ -122,6 +122,7 @@ class Settings:
     login_address_factor: int = 20  # one address may try sign-ins this many times a username's allowance
     db_pool_size: int = 20  # erp run serves 16 request threads; a container 4
     db_lock_wait_seconds: int = 3  # how long a statement waits for a row lock (SQLite: the write lock)
+    db_prepared: bool = True  # the hot writes' statements run on the driver's cursor (erp_common.prepared)
     rate_limits: RateLimits = field(default_factory=RateLimits)
     # When set, functions called by the connectors (jobs, event consumers) want it in X-Connector-Secret
     # (or an administrator's token): for deployments whose connectors can send it (erp run's do).
@@ -377,6 +378,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         import_sync_rows=import_sync_rows,
         db_pool_size=pool_size,
         db_lock_wait_seconds=lock_wait,
+        db_prepared=_bool(env.get("ERP_DB_PREPARED", "true")),
         rate_limits=rate_limits,
         connector_secret=pick("connector_secret", "ERP_CONNECTOR_SECRET", "erp-connector-secret", ""),
         cache_prefix=env.get("ERP_CACHE_PREFIX", "erp:"),

@@ -305,8 +305,9 @@ def unique_key_field(exc: BaseException) -> str | None:
     """
     text = str(getattr(exc, "orig", exc))
     if match := _MYSQL_DUPLICATE.search(text):
-        name, columns = match.group(1), [match.group(1)]
+        name = match.group(1)
         found = [c for t in Base.metadata.tables.values() for c in t.constraints if c.name == name]
+        columns = [col.name for col in found[0].columns] if found else [name]  # as SQLite names them
     elif match := _SQLITE_UNIQUE.search(text):
         parts = [p.rsplit(".", 1) for p in match.group(1).split(", ")]
         table, columns = Base.metadata.tables.get(parts[0][0]), [column for _, column in parts]

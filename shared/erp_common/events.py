@@ -37,6 +37,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from . import metrics
 from .config import get_settings
 from .db import Base, UTCDateTime, transaction, utcnow
+from .prepared import Prepared
 from .schemas import iso_utc
 
 log = logging.getLogger(__name__)
@@ -132,7 +133,7 @@ class Envelope:
         return self.event.event_type
 
 
-_INSERT_EVENTS = insert(OutboxEvent.__table__)  # built once: a Core insert, no unit of work
+_INSERT_EVENTS = Prepared(insert(OutboxEvent.__table__))  # prepared once (erp_common.prepared)
 
 
 def write_outbox(session: Session, emitted: list[DomainEvent], occurred_at: datetime) -> list[Outgoing]:
@@ -146,7 +147,7 @@ def write_outbox(session: Session, emitted: list[DomainEvent], occurred_at: date
                      "occurred_at": occurred_at, "published_at": None, "attempts": 0})
         outgoing.append(Outgoing(event_id, event.event_type,
                                  envelope_json(event_id, event.event_type, event.event_version, occurred_at, data)))
-    session.execute(_INSERT_EVENTS, rows)
+    _INSERT_EVENTS.run_many(session, rows)
     return outgoing
 
 

@@ -13,10 +13,11 @@ from decimal import Decimal
 from typing import Annotated
 
 from pydantic import Field
-from sqlalchemy import Select, bindparam, select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from ..errors import NotFound
+from ..prepared import Prepared
 from ..schemas import Id, Line
 from .events import ItemCreated, ItemPriceChanged, ItemUpdated
 from .models import OFF_SALE, ON_SALE, Category, Item, Sku
@@ -34,11 +35,11 @@ _BY_CODES = select(*_COLUMNS).where(_skus.c.code.in_(bindparam("codes", expandin
 
 
 @functools.lru_cache(maxsize=64)
-def _by_ids(count: int) -> Select:
-    """``count`` SKUs by id, built once per count with one bound parameter per id (``id0``...): the
+def _by_ids(count: int) -> Prepared:
+    """``count`` SKUs by id, prepared once per count with one bound parameter per id (``id0``...): the
     order path runs it per request, and an "expanding" IN would be re-rendered at every execution."""
-    return select(*_COLUMNS).where(_skus.c.id.in_([bindparam(f"id{k}", type_=_skus.c.id.type)
-                                                   for k in range(count)]))
+    return Prepared(select(*_COLUMNS).where(_skus.c.id.in_([bindparam(f"id{k}", type_=_skus.c.id.type)
+                                                            for k in range(count)])))
 
 
 def _id_params(ids: Sequence[int]) -> dict[str, int]:
@@ -65,7 +66,7 @@ def find_skus(session: Session, refs: Sequence[int | str]) -> list[SkuInfo]:
     unknown one by its line (its index in ``refs``)."""
     ids = sorted({r for r in refs if isinstance(r, int)})
     codes = sorted({r for r in refs if isinstance(r, str)})
-    rows = list(session.connection().execute(_by_ids(len(ids)), _id_params(ids))) if ids else []
+    rows = _by_ids(len(ids)).rows(session, _id_params(ids)) if ids else []
     if codes:
         rows += session.connection().execute(_BY_CODES, {"codes": codes})
     found: dict[int | str, SkuInfo] = {}
@@ -83,7 +84,7 @@ def sku_codes(session: Session, ids: Iterable[int]) -> dict[int, str]:
     wanted = sorted(set(ids))
     if not wanted:
         return {}
-    return {row.id: row.code for row in session.connection().execute(_by_ids(len(wanted)), _id_params(wanted))}
+    return {row.id: row.code for row in _by_ids(len(wanted)).rows(session, _id_params(wanted))}
 
 
 @dataclass(frozen=True)

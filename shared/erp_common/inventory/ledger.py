@@ -21,7 +21,7 @@ from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Select, Update, bindparam, case, insert, select, update
+from sqlalchemy import bindparam, case, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -29,6 +29,7 @@ from .. import metrics
 from ..context import Context
 from ..db import ZERO, utcnow
 from ..errors import Conflict, ValidationFailed
+from ..prepared import Prepared
 from ..schemas import format_quantity
 from . import models as m
 from .costs import cost_lines
@@ -37,7 +38,7 @@ from .models import StockLedgerEntry, StockLevel
 
 _levels = StockLevel.__table__
 _ledger = StockLedgerEntry.__table__
-_INSERT_LEDGER = insert(_ledger)
+_INSERT_LEDGER = Prepared(insert(_ledger))
 
 # What each kind of line does to (on hand, reserved), per unit of its quantity. Adjustments and
 # stocktake differences are signed; every other kind takes a positive quantity.
@@ -116,36 +117,35 @@ def _ids(name: str, ids: Sequence[int]) -> dict[str, int]:
     return {f"{name}{k}": value for k, value in enumerate(ids)}
 
 
-# The statements of the order path, built once per number of rows: SQLAlchemy then neither
-# rebuilds them nor recomputes their cache key on every call, and lists of ids are one bound
-# parameter each rather than an "expanding" IN re-rendered at every execution.
+# The statements of every posting, prepared once per number of rows (erp_common.prepared): lists
+# of ids are one bound parameter each rather than an "expanding" IN re-rendered at every execution.
 @functools.lru_cache(maxsize=32)
-def _lock_levels_query(count: int) -> Select:
+def _lock_levels_query(count: int) -> Prepared:
     """The stock rows of ``count`` SKUs in one warehouse, locked in SKU order."""
-    return (select(_levels.c.id, _levels.c.sku_id, _levels.c.on_hand, _levels.c.reserved)
-            .where(_levels.c.warehouse_id == bindparam("warehouse_id"),
-                   _levels.c.sku_id.in_(_id_params("sku", count, _levels.c.sku_id)))
-            .order_by(_levels.c.sku_id).with_for_update())
+    return Prepared(select(_levels.c.id, _levels.c.sku_id, _levels.c.on_hand, _levels.c.reserved)
+                    .where(_levels.c.warehouse_id == bindparam("warehouse_id"),
+                           _levels.c.sku_id.in_(_id_params("sku", count, _levels.c.sku_id)))
+                    .order_by(_levels.c.sku_id).with_for_update())
 
 
 @functools.lru_cache(maxsize=32)
-def _update_levels(rows: int) -> Update:
+def _update_levels(rows: int) -> Prepared:
     """``UPDATE stock_levels SET on_hand = CASE ..., reserved = CASE ...`` for ``rows`` locked rows."""
     ids = _id_params("id", rows, _levels.c.id)
-    return update(_levels).where(_levels.c.id.in_(ids)).values(
+    return Prepared(update(_levels).where(_levels.c.id.in_(ids)).values(
         on_hand=case(*[(_levels.c.id == ids[k], bindparam(f"on_hand{k}", type_=_levels.c.on_hand.type))
                        for k in range(rows)]),
         reserved=case(*[(_levels.c.id == ids[k], bindparam(f"reserved{k}", type_=_levels.c.reserved.type))
                         for k in range(rows)]),
         updated_at=bindparam("now", type_=_levels.c.updated_at.type),
-    )
+    ))
 
 
 def lock_levels(session: Session, warehouse_id: int, sku_ids: list[int], create: bool) -> dict[int, Level]:
     """Lock the stock rows of these SKUs (in SKU id order) in one warehouse; create missing ones if asked."""
     sku_ids = sorted(set(sku_ids))
     query, params = _lock_levels_query(len(sku_ids)), {"warehouse_id": warehouse_id, **_ids("sku", sku_ids)}
-    levels = {r.sku_id: Level(r.id, r.on_hand, r.reserved) for r in session.connection().execute(query, params)}
+    levels = {r.sku_id: Level(r.id, r.on_hand, r.reserved) for r in query.rows(session, params)}
     missing = [s for s in sku_ids if s not in levels]
     if missing and create:
         for sku_id in missing:  # already in SKU order
@@ -155,7 +155,7 @@ def lock_levels(session: Session, warehouse_id: int, sku_ids: list[int], create:
                                                            reserved=ZERO, updated_at=utcnow()))
             except IntegrityError:
                 pass  # a concurrent first receipt created it: the select below waits for and locks it
-        levels = {r.sku_id: Level(r.id, r.on_hand, r.reserved) for r in session.connection().execute(query, params)}
+        levels = {r.sku_id: Level(r.id, r.on_hand, r.reserved) for r in query.rows(session, params)}
     return levels
 
 
@@ -223,9 +223,9 @@ def post_stock(ctx: Context, doc: StockDocument, *,
     for k, level_id in enumerate(ids):
         level = changed[level_id]
         params[f"id{k}"], params[f"on_hand{k}"], params[f"reserved{k}"] = level_id, level.on_hand, level.reserved
-    ctx.session.execute(_update_levels(len(ids)), params)
+    _update_levels(len(ids)).run(ctx.session, params)
     level_of = {key: level.id for key, level in levels.items()}
-    ctx.session.execute(_INSERT_LEDGER, [
+    _INSERT_LEDGER.run_many(ctx.session, [
         {"stock_level_id": level_of[(p.warehouse_id, p.sku_id)], "sku_id": p.sku_id, "warehouse_id": p.warehouse_id,
          "type": p.kind, "qty_on_hand": p.qty_on_hand, "qty_reserved": p.qty_reserved,
          "on_hand_after": p.on_hand_after, "reserved_after": p.reserved_after, "doc_type": doc.type,

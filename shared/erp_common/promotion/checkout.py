@@ -15,8 +15,9 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import Row, bindparam, func, or_, select, update
+from sqlalchemy import bindparam, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from ..catalog.api import SkuInfo, sku_categories
@@ -24,6 +25,7 @@ from ..config import get_settings
 from ..context import Context
 from ..errors import Conflict, NotFound
 from ..membership import api as membership
+from ..prepared import Prepared
 from . import pricing
 from .events import CouponUsed
 from .models import CLAIMED, Coupon, CouponTemplate, Promotion, PromotionUse
@@ -33,16 +35,17 @@ from .workflow import COUPON_WORKFLOW
 _promotions = Promotion.__table__
 # Built once, run on the connection as plain rows (no ORM identity map): with no promotion enabled
 # this one indexed read is all pricing adds to an order without coupon or points.
-_ACTIVE = select(*(c for c in _promotions.c if c.name not in ("created_by", "created_at", "updated_at"))).where(
-    _promotions.c.enabled.is_(True),
-    or_(_promotions.c.ends_at.is_(None), _promotions.c.ends_at > bindparam("now", type_=_promotions.c.ends_at.type)))
+_ACTIVE = Prepared(select(*(c for c in _promotions.c if c.name not in ("created_by", "created_at", "updated_at")))
+                   .where(_promotions.c.enabled.is_(True),
+                          or_(_promotions.c.ends_at.is_(None),
+                              _promotions.c.ends_at > bindparam("now", type_=_promotions.c.ends_at.type))))
 
 
 @dataclass
 class Quote:
     priced: Priced
     rules: dict[int, Rule]
-    limited: dict[int, Row]  # applied promotions (rows of _ACTIVE) with a limit, by id
+    limited: dict[int, Any]  # applied promotions (rows of _ACTIVE) with a limit, by id
     member_id: int | None
     coupon: Coupon | None
     coupon_template: CouponTemplate | None
@@ -53,7 +56,7 @@ def scope_of(scope_type: str, scope_ids: str) -> Scope:
     return Scope(scope_type, frozenset(json.loads(scope_ids or "[]")))
 
 
-def _rule(p: Row, available: bool) -> Rule:
+def _rule(p: Any, available: bool) -> Rule:
     return Rule(id=p.id, name=p.name, kind=p.kind, priority=p.priority, exclusive=p.exclusive,
                 scope=scope_of(p.scope_type, p.scope_ids), percent=p.percent, amount=p.amount, threshold=p.threshold,
                 repeat=p.repeat, buy_qty=p.buy_qty, free_qty=p.free_qty, tiers=frozenset(json.loads(p.tiers or "[]")),
@@ -84,7 +87,7 @@ def _load_coupon(session: Session, code: str, member_id: int | None, now: dateti
 def quote(session: Session, now: datetime, skus: list[SkuInfo], qtys: list[Decimal], *, member_id: int | None,
           coupon_code: str | None = None, points: int = 0, without: frozenset[int] = frozenset()) -> Quote:
     """Price the cart (``skus`` with their quantities) for this member, coupon and points."""
-    promotions = [p for p in session.connection().execute(_ACTIVE, {"now": now}) if p.id not in without
+    promotions = [p for p in _ACTIVE.rows(session, {"now": now}) if p.id not in without
                   and (p.starts_at is None or p.starts_at <= now)]
     coupon = template = None
     buyer = Buyer()
@@ -110,7 +113,7 @@ def quote(session: Session, now: datetime, skus: list[SkuInfo], qtys: list[Decim
     used = _member_uses(session, member_id, [p.id for p in promotions if p.per_member_limit]) \
         if member_id is not None and any(p.per_member_limit for p in promotions) else {}
 
-    def available(p: Row) -> bool:
+    def available(p: Any) -> bool:
         if p.usage_limit is not None and p.used_count >= p.usage_limit:
             return False
         if p.per_member_limit is not None:

@@ -31,6 +31,7 @@ from ..errors import Conflict, ErpError, NotFound, ValidationFailed
 from ..inventory import api as inventory
 from ..jobs.api import JobRunOut, run_job
 from ..paging import paginate, within
+from ..prepared import Prepared
 from ..promotion import api as promotion
 from ..schemas import Page, format_money, format_quantity
 from . import models as m
@@ -57,9 +58,10 @@ DOC_TYPE = "sales_order"
 LINE_ORIGIN = "sales_order_line"
 _orders = SalesOrder.__table__
 _lines = SalesOrderLine.__table__
-_INSERT_ORDER = insert(_orders)  # built once: the values go in as parameters
-_SET_NUMBER = update(_orders).where(_orders.c.id == bindparam("order_id")).values(number=bindparam("number"))
-_INSERT_LINES = insert(_lines)
+# The order path's own statements, prepared once (erp_common.prepared): the values go in as parameters.
+_INSERT_ORDER = Prepared(insert(_orders))
+_SET_NUMBER = Prepared(update(_orders).where(_orders.c.id == bindparam("order_id")).values(number=bindparam("number")))
+_INSERT_LINES = Prepared(insert(_lines))
 
 
 def _line_field(i: int) -> str:
@@ -137,10 +139,10 @@ def create_order(ctx: Context, data: OrderCreateIn) -> OrderOut:
            "note": data.note, "created_by": ctx.actor, "created_at": now, "updated_at": now}
     # The order is written first and its stock reserved after: a refused reservation rolls the
     # whole unit of work back, so a refused order leaves nothing behind (but an unused id).
-    order_id = session.execute(_INSERT_ORDER, row).inserted_primary_key[0]
+    order_id = _INSERT_ORDER.insert(session, row)
     number = order_number(order_id, now)
-    session.execute(_SET_NUMBER, {"order_id": order_id, "number": number})
-    session.execute(_INSERT_LINES, [{"order_id": order_id, **ln} for ln in lines])
+    _SET_NUMBER.run(session, {"order_id": order_id, "number": number})
+    _INSERT_LINES.run_many(session, [{"order_id": order_id, **ln} for ln in lines])
     promotion.record_order(ctx, quote, order_id)  # promotion uses, the coupon used, points redeemed
     _post(ctx, order_id, number, warehouse_id, inventory.RESERVE,
           [(ln["line_no"], ln["sku_id"], ln["sku_code"], ln["quantity"]) for ln in lines],
