@@ -188,6 +188,25 @@ def _bound_lock_waits(engine: Engine, seconds: int) -> None:
             cursor.execute(f"SET SESSION innodb_lock_wait_timeout = {int(seconds)}")
 
 
+_request_threads = 0  # the request threads of the server in this process (``serve_threads``)
+
+
+def serve_threads(threads: int) -> None:
+    """Say how many request threads this process serves with: its pool then keeps at least one
+    connection more than that (the background publisher and the schedules use one too), whatever
+    ``ERP_DB_POOL_SIZE`` says, so no request waits to reuse a connection or pays for opening one.
+    Called by the servers before the first request (an engine made earlier is made again)."""
+    global _request_threads
+    if threads != _request_threads:
+        _request_threads = threads
+        if _engine is not None and _engine.dialect.name != "sqlite" and _engine.pool.size() < pool_size():
+            dispose_engine()
+
+
+def pool_size() -> int:
+    return max(get_settings().db_pool_size, _request_threads + 1)
+
+
 def lock_wait_seconds() -> int:
     return get_settings().db_lock_wait_seconds
 
@@ -203,7 +222,7 @@ def _create_engine(url: str) -> Engine:
         pool_recycle=1800,
         # At least as many pooled connections as request threads: a connection beyond
         # the pool is closed when returned, and opening one costs a handshake.
-        pool_size=settings.db_pool_size,
+        pool_size=pool_size(),
         max_overflow=10,
         isolation_level="READ COMMITTED",
         # Every unit of work ends its transaction (commit or rollback) before the

@@ -41,6 +41,9 @@ class _Compiled:
 
     def __init__(self, statement: Executable, dialect: Dialect, keys: tuple[str, ...] | None) -> None:
         compiled = statement.compile(dialect=dialect, column_keys=list(keys) if keys is not None else None)
+        if any(bind.expanding for bind in compiled.binds.values()):
+            # its SQL is rendered anew for every list of values: nothing to compile once
+            raise ValueError("a prepared statement takes one bound parameter per value, not an expanding IN")
         self.sql = compiled.string
         self.positional = bool(compiled.positional)
         names = list(compiled.positiontup or ()) if self.positional else list(compiled.binds)

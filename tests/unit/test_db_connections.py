@@ -120,3 +120,12 @@ def test_a_new_pooled_connection_builds_no_ssl_context(monkeypatch):
     with engine.connect() as first, engine.connect() as second:  # at least one new connection
         assert first.exec_driver_sql("SELECT 1").scalar() == second.exec_driver_sql("SELECT 1").scalar() == 1
     assert built == []
+
+
+def test_the_pool_keeps_a_connection_more_than_the_request_threads(monkeypatch):
+    monkeypatch.setattr(db, "_request_threads", 0)
+    assert db.pool_size() == db.get_settings().db_pool_size == 20
+    monkeypatch.setattr(db, "_request_threads", 32)
+    assert db.pool_size() == 33  # more threads than ERP_DB_POOL_SIZE: the pool follows them
+    monkeypatch.setattr(db, "_request_threads", 4)
+    assert db.pool_size() == 20  # a function's 4 threads: the setting stands

@@ -131,3 +131,9 @@ def test_a_connection_the_server_dropped_is_invalidated_and_the_unit_of_work_ret
         assert len(attempts) == 2  # the first met the dropped connection: invalidated, and run again
     finally:
         db.get_engine().dispose()
+
+
+def test_an_expanding_in_cannot_be_prepared():
+    statement = prepared.Prepared(select(_outbox.c.id).where(_outbox.c.id.in_(bindparam("ids", expanding=True))))
+    with pytest.raises(ValueError, match="expanding"), db.transaction(readonly=True) as session:
+        statement.rows(session, {"ids": ["a"]})
