@@ -244,9 +244,12 @@ def mysql_tls_args(options: dict[str, str], driver: str) -> dict[str, object]:
 
 def mysql_engine_args(url: str | URL, driver: str | None = None) -> tuple[URL, dict[str, object]]:
     """The URL to create a MySQL engine with (the chosen driver's dialect, the TLS options taken out
-    of its query) and the driver's connection arguments (``mysql_tls_args``)."""
-    driver = driver or mysql_driver()
+    of its query) and the driver's connection arguments (``mysql_tls_args``). A URL of another
+    database is left as it is (SQLAlchemy then names what it cannot load)."""
     parsed = make_url(url)
+    if parsed.get_backend_name() not in ("mysql", "mariadb"):
+        return parsed, {}
+    driver = driver or mysql_driver()
     options = {name: parsed.query[name] for name in _TLS_OPTIONS if name in parsed.query}
     options = {name: value[-1] if isinstance(value, tuple) else value for name, value in options.items()}
     target = parsed.difference_update_query(_TLS_OPTIONS).set(drivername=MYSQL_DIALECTS[driver])

@@ -68,6 +68,7 @@ def test_the_url_keeps_naming_pymysql_and_the_engine_gets_the_chosen_dialect():
         assert target.drivername == dialect
         assert (target.host, target.database, target.password, dict(target.query)) == \
             ("db", "erp", "pw", {"charset": "utf8mb4"})
+    assert db.mysql_engine_args("oracle+nosuchdriver://erp@db/erp")[0].drivername == "oracle+nosuchdriver"
 
 
 @pytest.mark.parametrize("query, pymysql, mysqlclient", [
