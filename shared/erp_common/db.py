@@ -220,14 +220,16 @@ def mysql_tls_args(options: dict[str, str], driver: str) -> dict[str, object]:
     Without options, no TLS is tried: PyMySQL would otherwise "prefer" it and build an SSL
     context for every new connection (~48 ms of CPU holding the GIL), even against a server with
     TLS off; mysqlclient is told ``ssl_mode=DISABLED``. A URL naming a CA (``ssl_ca``) gets TLS
-    with the server's certificate verified against it, and its host name too with
-    ``ssl_verify_identity=true`` (MariaDB's client library checks the name whenever it verifies);
-    ``ssl_cert``/``ssl_key`` send a client certificate; ``ssl_verify_cert=false`` encrypts without
-    verifying; ``ssl_disabled=true`` turns TLS off whatever else is given.
+    with the server's certificate verified against it and its host name checked (as PyMySQL did
+    with a CA alone); ``ssl_verify_identity=false`` skips the name (PyMySQL only: MariaDB's client
+    library checks the name whenever it verifies); ``ssl_cert``/``ssl_key`` send a client
+    certificate; ``ssl_verify_cert=false`` encrypts without verifying; ``ssl_disabled=true`` turns
+    TLS off whatever else is given.
     """
     ca, cert, key = options.get("ssl_ca"), options.get("ssl_cert"), options.get("ssl_key")
-    identity = _flag(options.get("ssl_verify_identity"), False)
-    verify = identity or _flag(options.get("ssl_verify_cert"), bool(ca))
+    verify = _flag(options.get("ssl_verify_cert"), bool(ca))
+    identity = _flag(options.get("ssl_verify_identity"), verify)
+    verify = verify or identity
     wanted = bool(ca or cert or key or verify) and not _flag(options.get("ssl_disabled"), False)
     if driver == "pymysql":
         if not wanted:

@@ -11,6 +11,7 @@ import sys
 import threading
 from datetime import datetime, timezone
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from sqlalchemy import BigInteger, Boolean, Column, Integer, MetaData, String, Table, insert, select, text
@@ -73,25 +74,41 @@ def test_the_url_keeps_naming_pymysql_and_the_engine_gets_the_chosen_dialect():
 
 @pytest.mark.parametrize("query, pymysql, mysqlclient", [
     ("", {"ssl_disabled": True}, {"ssl_mode": "DISABLED"}),
-    ("&ssl_ca=/ca.pem", {"ssl_ca": "/ca.pem", "ssl_verify_cert": True, "ssl_verify_identity": False},
-     {"ssl_mode": "VERIFY_CA", "ssl": {"ca": "/ca.pem"}}),
-    ("&ssl_ca=/ca.pem&ssl_verify_identity=true",
-     {"ssl_ca": "/ca.pem", "ssl_verify_cert": True, "ssl_verify_identity": True},
+    ("&ssl_ca=/ca.pem", {"ssl_ca": "/ca.pem", "ssl_verify_cert": True, "ssl_verify_identity": True},
      {"ssl_mode": "VERIFY_IDENTITY", "ssl": {"ca": "/ca.pem"}}),
+    ("&ssl_ca=/ca.pem&ssl_verify_identity=false",
+     {"ssl_ca": "/ca.pem", "ssl_verify_cert": True, "ssl_verify_identity": False},
+     {"ssl_mode": "VERIFY_CA", "ssl": {"ca": "/ca.pem"}}),
     ("&ssl_cert=/c.pem&ssl_key=/k.pem&ssl_verify_cert=false",
      {"ssl_cert": "/c.pem", "ssl_key": "/k.pem", "ssl_verify_cert": False, "ssl_verify_identity": False},
      {"ssl_mode": "REQUIRED", "ssl": {"cert": "/c.pem", "key": "/k.pem"}}),
     ("&ssl_ca=/ca.pem&ssl_disabled=true", {"ssl_disabled": True}, {"ssl_mode": "DISABLED"}),
-], ids=["none", "ca", "ca-and-host-name", "client-certificate", "disabled"])
+], ids=["none", "ca", "ca-without-host-name", "client-certificate", "disabled"])
 def test_tls_only_when_the_url_asks_for_it_and_verified_when_it_names_a_ca(query, pymysql, mysqlclient):
     """Without TLS options PyMySQL would "prefer" TLS and build an SSL context for every new
     connection; the options leave the URL (PyMySQL, given them there by SQLAlchemy, lost the CA
-    when ``ssl_verify_identity`` came with it) and become each driver's own arguments."""
+    and checked no host name when ``ssl_verify_identity=true`` came with it) and become each
+    driver's own arguments."""
     url = "mysql+pymysql://erp@db:3306/erp?charset=utf8mb4" + query
     for driver, expected in (("pymysql", pymysql), ("mysqlclient", mysqlclient)):
         target, connect_args = db.mysql_engine_args(url, driver)
         assert connect_args == expected, driver
         assert dict(target.query) == {"charset": "utf8mb4"}, driver
+
+
+def test_pymysql_gets_a_verifying_context_from_the_urls_ca_and_none_without_tls():
+    import ssl
+
+    import pymysql
+
+    ca = Path(ssl.get_default_verify_paths().openssl_cafile)
+    if not ca.is_file():
+        pytest.skip(f"no CA bundle at {ca} to load")
+    _, with_ca = db.mysql_engine_args(f"mysql+pymysql://erp@db/erp?ssl_ca={ca}", "pymysql")
+    verified = pymysql.connections.Connection(host="db", defer_connect=True, **with_ca)
+    assert verified.ctx.verify_mode == ssl.CERT_REQUIRED and verified.ctx.check_hostname and verified._ssl_required
+    _, plain = db.mysql_engine_args("mysql+pymysql://erp@db/erp", "pymysql")
+    assert pymysql.connections.Connection(host="db", defer_connect=True, **plain).ssl is False
 
 
 # --- the same scenarios through each driver, on MariaDB -----------------------------------------
