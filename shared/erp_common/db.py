@@ -16,7 +16,7 @@ runs the unit of work again on a fresh connection, since nothing of it can have 
 MySQL drivers: ``DATABASE_URL`` names PyMySQL (``mysql+pymysql://``, as the seed's URLs are
 normalised), but the engine connects through mysqlclient, the C driver (``mysql+mysqldb``),
 wherever it is installed (``make install`` and the image build it where the MariaDB client
-headers are; ~11 % less gateway CPU per order, docs/benchmarks.md), and through PyMySQL
+headers are; 10-15 % less gateway CPU per order, docs/benchmarks.md), and through PyMySQL
 otherwise. ``ERP_DB_DRIVER`` (``auto``, ``mysqlclient``, ``pymysql``) overrides the choice. What
 differs between them is kept here: the connection arguments (TLS only when the URL asks for it,
 ``mysql_engine_args``), the ping, and the errors one driver classes differently from the other
