@@ -8,8 +8,8 @@ HOST ?= 127.0.0.1
 PORT ?= 8080
 STACK ?= stack.yml
 WORKERS ?= 1
-DEPS := requirements-dev.txt shared/requirements.txt shared/pyproject.toml infra/local/pyproject.toml \
-        templates/python3-http-erp/requirements.txt
+DEPS := requirements-dev.txt shared/requirements.txt shared/requirements-mysqlclient.txt shared/pyproject.toml \
+        infra/local/pyproject.toml templates/python3-http-erp/requirements.txt
 STAMP := $(VENV)/.installed
 # axe-core, for the console's accessibility check in the browser tests (pinned; build/ is git-ignored).
 AXE_VERSION := 4.14.1
@@ -21,6 +21,11 @@ $(STAMP): $(DEPS)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip==25.3
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	@# mysqlclient (C) where it builds, else PyMySQL (installed above): one line either way, pip's output in a log.
+	@$(BIN)/python -m pip install --disable-pip-version-check -r shared/requirements-mysqlclient.txt \
+	  >$(VENV)/mysqlclient-install.log 2>&1 \
+	  && echo "mysqlclient installed: MySQL is reached through it" \
+	  || echo "mysqlclient not installed (it needs libmariadb-dev and a C compiler; $(VENV)/mysqlclient-install.log says why): MySQL is reached through PyMySQL"
 	touch $(STAMP)
 
 install: $(STAMP)

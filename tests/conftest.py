@@ -92,7 +92,11 @@ def pytest_sessionfinish(session, exitstatus):
 
 
 def pytest_report_header(config):
-    return f"ERP backend: {BACKEND} ({os.environ['DATABASE_URL'].split('://')[0]}, " \
+    from erp_common.db import mysql_driver
+
+    database = "sqlite" if BACKEND == "embedded" else \
+        f"mysql through {mysql_driver((os.environ.get('ERP_DB_DRIVER') or 'auto').strip().lower())}"
+    return f"ERP backend: {BACKEND} ({database}, " \
            f"cache={'redis' if os.environ['REDIS_URL'] else 'memory'}, " \
            f"events={'nats' if os.environ['NATS_URL'] else 'in-process'})"
 

@@ -29,6 +29,7 @@ ENVIRONMENTS = ("development", "production", "test")
 JWT_ALGORITHMS = ("HS256", "HS384", "HS512")  # the key is a shared secret: HMAC only
 REDIS_SCHEMES = ("redis", "rediss", "unix")
 MIN_JWT_KEY_LENGTH = 32
+DB_DRIVERS = ("auto", "mysqlclient", "pymysql")  # ERP_DB_DRIVER: auto is mysqlclient where installed
 MIN_ADMIN_PASSWORD_LENGTH = 12  # the first administrator can do everything: more than user-create's 8
 
 # Every secret the seed's usage document (SEED.md) and this README show as an example or a
@@ -123,6 +124,7 @@ class Settings:
     db_pool_size: int = 20  # erp run serves 16 request threads; a container 4
     db_lock_wait_seconds: int = 3  # how long a statement waits for a row lock (SQLite: the write lock)
     db_prepared: bool = True  # the hot writes' statements run on the driver's cursor (erp_common.prepared)
+    db_driver: str = "auto"  # the MySQL driver (db.mysql_driver): mysqlclient where installed, else PyMySQL
     rate_limits: RateLimits = field(default_factory=RateLimits)
     # When set, functions called by the connectors (jobs, event consumers) want it in X-Connector-Secret
     # (or an administrator's token): for deployments whose connectors can send it (erp run's do).
@@ -265,7 +267,11 @@ def _with_password(url: str, password: str, default_user: str = "root") -> str:
 
 
 def normalise_database_url(url: str) -> str:
-    """Use the PyMySQL driver for MySQL URLs (the seed's aiomysql URLs included)."""
+    """Write MySQL URLs one way, ``mysql+pymysql://`` (the seed's aiomysql URLs included), with utf8mb4.
+
+    The driver the engine then connects through is ``ERP_DB_DRIVER``'s (``db.mysql_driver``):
+    mysqlclient where it is installed, PyMySQL otherwise.
+    """
     for prefix in ("mysql+aiomysql://", "mysql+mysqldb://", "mysql://", "mariadb://", "mariadb+pymysql://"):
         if url.startswith(prefix):
             url = "mysql+pymysql://" + url[len(prefix):]
@@ -339,6 +345,9 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
     import_sync_rows = number("ERP_IMPORT_SYNC_ROWS", 2000, 1)
     pool_size = number("ERP_DB_POOL_SIZE", 20, 1)
     lock_wait = number("ERP_DB_LOCK_WAIT_SECONDS", 3, 1)
+    db_driver = (env.get("ERP_DB_DRIVER") or "auto").strip().lower()
+    if db_driver not in DB_DRIVERS:
+        raise ConfigError(f"ERP_DB_DRIVER={env.get('ERP_DB_DRIVER')!r} is not one of {', '.join(DB_DRIVERS)}")
     rate_limits = parse_rate_limits(env.get("ERP_RATE_LIMITS", ""), number("ERP_RATE_WINDOW_SECONDS", 60, 1))
     unpaid_minutes = number("ERP_UNPAID_ORDER_MINUTES", 30, 0)
     try:
@@ -379,6 +388,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         db_pool_size=pool_size,
         db_lock_wait_seconds=lock_wait,
         db_prepared=_bool(env.get("ERP_DB_PREPARED", "true")),
+        db_driver=db_driver,
         rate_limits=rate_limits,
         connector_secret=pick("connector_secret", "ERP_CONNECTOR_SECRET", "erp-connector-secret", ""),
         cache_prefix=env.get("ERP_CACHE_PREFIX", "erp:"),

@@ -1,8 +1,8 @@
 """Database access: one engine per process, one transaction per request.
 
 SQLite is the embedded default (WAL, foreign keys, ``BEGIN IMMEDIATE`` so concurrent writers
-queue instead of failing); MySQL 8 / MariaDB 10.11 through PyMySQL in production (pre-ping
-after idleness, recycle, READ COMMITTED). ``transaction()`` opens one database transaction;
+queue instead of failing); MySQL 8 / MariaDB 10.11 in production (pre-ping after idleness,
+recycle, READ COMMITTED). ``transaction()`` opens one database transaction;
 business code opens it through the unit of work (``erp_common.uow``), which retries it on
 deadlocks and lock timeouts, and on a lost connection before its commit was sent.
 
@@ -12,6 +12,15 @@ when it is checked out, and replaced if the ping fails (the pessimistic recipe o
 connection used less than that ago that the server has dropped meanwhile (a restart) fails on
 its first statement; SQLAlchemy then invalidates the whole pool, and ``uow.run``
 runs the unit of work again on a fresh connection, since nothing of it can have committed.
+
+MySQL drivers: ``DATABASE_URL`` names PyMySQL (``mysql+pymysql://``, as the seed's URLs are
+normalised), but the engine connects through mysqlclient, the C driver (``mysql+mysqldb``),
+wherever it is installed (``make install`` and the image build it where the MariaDB client
+headers are; 10-15 % less gateway CPU per order, docs/benchmarks.md), and through PyMySQL
+otherwise. ``ERP_DB_DRIVER`` (``auto``, ``mysqlclient``, ``pymysql``) overrides the choice. What
+differs between them is kept here: the connection arguments (TLS only when the URL asks for it,
+``mysql_engine_args``), the ping, and the errors one driver classes differently from the other
+(``_classify_as_pymysql``); everything above the engine sees the same rows, types and errors.
 """
 from __future__ import annotations
 
@@ -28,12 +37,13 @@ from typing import TypeVar
 
 from sqlalchemy import DateTime, Numeric, String, UniqueConstraint, create_engine, event, make_url, text
 from sqlalchemy.dialects import mysql
-from sqlalchemy.engine import Engine
-from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
+from sqlalchemy.engine import URL, Engine
+from sqlalchemy.exc import DataError, DBAPIError, DisconnectionError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
-from .config import get_settings
+from .config import DB_DRIVERS, get_settings
+from .errors import ConfigError
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -157,25 +167,119 @@ def _ping_after_idle(engine: Engine) -> None:
         if idle_since is None or time.monotonic() - idle_since < PING_AFTER_IDLE:
             return  # a new connection, or one that answered a moment ago
         try:
-            dbapi_connection.ping(False)
+            # The dialect pings as its driver wants it (PyMySQL's ping(reconnect) differs from mysqlclient's).
+            engine.dialect.do_ping(dbapi_connection)
         except Exception as exc:
             # The pool discards this connection and checks out (or opens) another one.
             raise DisconnectionError(f"a pooled connection idle for {time.monotonic() - idle_since:.0f}s "
                                      f"is gone: {exc}") from exc
 
 
+# ERP_DB_DRIVER's names for the MySQL drivers, and SQLAlchemy's dialect for each.
+MYSQL_DIALECTS = {"mysqlclient": "mysql+mysqldb", "pymysql": "mysql+pymysql"}
+
+
+def mysqlclient_installed() -> bool:
+    """True where mysqlclient imports (it is built where the MariaDB client headers were found)."""
+    try:
+        import MySQLdb  # noqa: F401
+    except ImportError:  # not built here, or its client library (libmariadb) is missing
+        return False
+    return True
+
+
+def mysql_driver(choice: str | None = None) -> str:
+    """The MySQL driver to connect with: ``ERP_DB_DRIVER`` (or ``choice``), where ``auto`` means
+    mysqlclient where it is installed and PyMySQL otherwise."""
+    choice = choice or get_settings().db_driver
+    if choice not in DB_DRIVERS:
+        raise ConfigError(f"ERP_DB_DRIVER={choice!r} is not one of {', '.join(DB_DRIVERS)}")
+    if choice == "pymysql":
+        return "pymysql"
+    if mysqlclient_installed():
+        return "mysqlclient"
+    if choice == "mysqlclient":
+        raise ConfigError("ERP_DB_DRIVER=mysqlclient, but mysqlclient is not installed here (`make install` "
+                          "builds it where libmariadb-dev and a C compiler are): use auto or pymysql")
+    return "pymysql"
+
+
+# TLS options a DATABASE_URL may carry (PyMySQL's names); they become each driver's own arguments.
 _TLS_OPTIONS = ("ssl_ca", "ssl_cert", "ssl_key", "ssl_verify_cert", "ssl_verify_identity", "ssl_disabled")
 
 
-def mysql_connect_args(url: str) -> dict[str, object]:
-    """PyMySQL's connection arguments: TLS only when the URL asks for it (``?ssl_ca=/path/ca.pem``...).
+def _flag(value: object, default: bool) -> bool:
+    if value is None:
+        return default
+    return str(value).strip().lower() in ("1", "true", "yes", "on")
 
-    Without TLS options PyMySQL "prefers" TLS: it builds an SSL context for every new connection
-    (~48 ms of CPU holding the GIL) even against a server that has TLS off. A URL that names a CA
-    or a certificate gets verified TLS from PyMySQL, as the URL's query says.
+
+def mysql_tls_args(options: dict[str, str], driver: str) -> dict[str, object]:
+    """The driver's TLS arguments for the URL's TLS ``options``: none unless the URL asks for TLS.
+
+    Without options, no TLS is tried: PyMySQL would otherwise "prefer" it and build an SSL
+    context for every new connection (~48 ms of CPU holding the GIL), even against a server with
+    TLS off; mysqlclient is told ``ssl_mode=DISABLED``. A URL naming a CA (``ssl_ca``) gets TLS
+    with the server's certificate verified against it and its host name checked (as PyMySQL did
+    with a CA alone); ``ssl_verify_identity=false`` skips the name (PyMySQL only: MariaDB's client
+    library checks the name whenever it verifies); ``ssl_cert``/``ssl_key`` send a client
+    certificate; ``ssl_verify_cert=false`` encrypts without verifying; ``ssl_disabled=true`` turns
+    TLS off whatever else is given.
     """
-    query = make_url(url).query
-    return {} if any(option in query for option in _TLS_OPTIONS) else {"ssl_disabled": True}
+    ca, cert, key = options.get("ssl_ca"), options.get("ssl_cert"), options.get("ssl_key")
+    verify = _flag(options.get("ssl_verify_cert"), bool(ca))
+    identity = _flag(options.get("ssl_verify_identity"), verify)
+    verify = verify or identity
+    wanted = bool(ca or cert or key or verify) and not _flag(options.get("ssl_disabled"), False)
+    if driver == "pymysql":
+        if not wanted:
+            return {"ssl_disabled": True}
+        args = {"ssl_ca": ca, "ssl_cert": cert, "ssl_key": key}
+        # PyMySQL verifies nothing unless told to, even with a CA: say it in both cases.
+        return {**{k: v for k, v in args.items() if v}, "ssl_verify_cert": verify, "ssl_verify_identity": identity}
+    if not wanted:
+        return {"ssl_mode": "DISABLED"}
+    ssl = {name: value for name, value in (("ca", ca), ("cert", cert), ("key", key)) if value}
+    mode = "VERIFY_IDENTITY" if identity else "VERIFY_CA" if verify else "REQUIRED"
+    return {"ssl_mode": mode, **({"ssl": ssl} if ssl else {})}
+
+
+def mysql_engine_args(url: str | URL, driver: str | None = None) -> tuple[URL, dict[str, object]]:
+    """The URL to create a MySQL engine with (the chosen driver's dialect, the TLS options taken out
+    of its query) and the driver's connection arguments (``mysql_tls_args``). A URL of another
+    database is left as it is (SQLAlchemy then names what it cannot load)."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() not in ("mysql", "mariadb"):
+        return parsed, {}
+    driver = driver or mysql_driver()
+    options = {name: parsed.query[name] for name in _TLS_OPTIONS if name in parsed.query}
+    options = {name: value[-1] if isinstance(value, tuple) else value for name, value in options.items()}
+    target = parsed.difference_update_query(_TLS_OPTIONS).set(drivername=MYSQL_DIALECTS[driver])
+    return target, mysql_tls_args(options, driver)
+
+
+# MySQL errors that mysqlclient raises as OperationalError where PyMySQL raises DataError (1366 an
+# incorrect value for the column, 1367 an illegal value for its type): a value the column cannot hold.
+_DATA_ERRORS = {1366, 1367}
+
+
+def mysql_error_code(exc: BaseException) -> int | None:
+    """The MySQL error number of a driver's error (or of SQLAlchemy's wrapping of it), else None.
+    Both drivers put it first in the error's ``args``."""
+    args = getattr(getattr(exc, "orig", exc), "args", ())
+    return args[0] if args and isinstance(args[0], int) else None
+
+
+def _classify_as_pymysql(engine: Engine) -> None:
+    """Raise the errors whose class the drivers disagree on as PyMySQL classes them, so the HTTP
+    layer answers the same status under either driver (a value out of range is 422, not 503)."""
+
+    @event.listens_for(engine, "handle_error")
+    def _reclassify(context):
+        error = context.sqlalchemy_exception
+        if isinstance(error, OperationalError) and mysql_error_code(context.original_exception) in _DATA_ERRORS:
+            raise DataError(error.statement, error.params, context.original_exception,
+                            hide_parameters=error.hide_parameters) from context.original_exception
 
 
 def _bound_lock_waits(engine: Engine, seconds: int) -> None:
@@ -184,7 +288,7 @@ def _bound_lock_waits(engine: Engine, seconds: int) -> None:
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record):
-        with dbapi_connection.cursor() as cursor:
+        with dbapi_connection.cursor() as cursor:  # both drivers' cursors close on leaving the block
             cursor.execute(f"SET SESSION innodb_lock_wait_timeout = {int(seconds)}")
 
 
@@ -215,9 +319,10 @@ def _create_engine(url: str) -> Engine:
     settings = get_settings()
     if url.startswith("sqlite"):
         return _sqlite_engine(url, settings.db_lock_wait_seconds)
+    target, connect_args = mysql_engine_args(url)
     engine = create_engine(
-        url,
-        connect_args=mysql_connect_args(url),
+        target,
+        connect_args=connect_args,
         pool_pre_ping=False,  # pinged after PING_AFTER_IDLE instead (module notes)
         pool_recycle=1800,
         # At least as many pooled connections as request threads: a connection beyond
@@ -234,6 +339,7 @@ def _create_engine(url: str) -> Engine:
     )
     _ping_after_idle(engine)
     _bound_lock_waits(engine, settings.db_lock_wait_seconds)
+    _classify_as_pymysql(engine)
     return engine
 
 
@@ -301,12 +407,11 @@ _RETRYABLE_MYSQL = {1213, 1205}
 
 
 def is_retryable(exc: BaseException) -> bool:
+    """A deadlock or lock wait timeout (MySQL's code, whichever driver raised it; SQLite's message)."""
     if isinstance(exc, DBAPIError):
-        orig = exc.orig
-        args = getattr(orig, "args", ())
-        if args and isinstance(args[0], int) and args[0] in _RETRYABLE_MYSQL:
+        if mysql_error_code(exc) in _RETRYABLE_MYSQL:
             return True
-        if isinstance(exc, OperationalError) and "database is locked" in str(orig):
+        if isinstance(exc, OperationalError) and "database is locked" in str(exc.orig):
             return True
     return False
 

@@ -187,7 +187,7 @@ class GatewayProcess:
     HTTP work then does not share the server's interpreter (and its GIL). ``ERP_BENCH_INPROCESS=1``
     uses the in-process ``common.Gateway`` instead."""
 
-    def __init__(self, threads: int = 16, workers: int = 1) -> None:
+    def __init__(self, threads: int = 16, workers: int = 1, env: dict[str, str] | None = None) -> None:
         import socket
 
         with socket.socket() as sock:
@@ -197,7 +197,7 @@ class GatewayProcess:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "erp_local.cli", "run", "--port", str(port), "--threads", str(threads),
              "--no-migrate", "--workers", str(workers)],
-            env={**os.environ, "ERP_ADMIN_PASSWORD": "bench-admin-password"},
+            env={**os.environ, "ERP_ADMIN_PASSWORD": "bench-admin-password", **(env or {})},
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 60
         while True:

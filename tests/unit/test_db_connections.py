@@ -102,13 +102,6 @@ def test_units_of_work_survive_the_server_dropping_the_pool(monkeypatch, ping_af
         db.get_engine().dispose()  # no killed connection left in the pool for the next tests
 
 
-def test_mysql_connections_use_tls_only_when_the_url_asks_for_it():
-    """PyMySQL would otherwise "prefer" TLS and build an SSL context for every new connection."""
-    plain = db.mysql_connect_args("mysql+pymysql://erp@db:3306/erp?charset=utf8mb4")
-    assert plain == {"ssl_disabled": True}
-    assert db.mysql_connect_args("mysql+pymysql://erp@db:3306/erp?charset=utf8mb4&ssl_ca=/ca.pem") == {}
-
-
 @pytest.mark.skipif(BACKEND != "services", reason="needs MariaDB")
 def test_a_new_pooled_connection_builds_no_ssl_context(monkeypatch):
     import ssl

@@ -75,3 +75,20 @@ def test_the_template_declares_what_faas_cli_needs():
     for setting in ('mode="http"', 'upstream_url="http://127.0.0.1:5000"', "exec_timeout", "USER app"):
         assert setting in dockerfile, setting
     assert (ROOT / "template").resolve() == (ROOT / "templates").resolve()
+
+
+def test_the_image_gets_mysqlclient_built_elsewhere_and_only_its_client_library():
+    """mysqlclient is built into a wheel in a stage of its own, from the pin make install uses; the
+    function image installs that wheel and the library it links to, never the compiler or headers."""
+    dockerfile = (TEMPLATE / "Dockerfile").read_text()
+    stages = re.split(r"^FROM ", dockerfile, flags=re.M)
+    builder = next(stage for stage in stages if " AS mysqlclient" in stage.splitlines()[0])
+    assert "build-base" in builder and "mariadb-connector-c-dev" in builder
+    assert "function/shared/requirements-mysqlclient.txt" in builder
+    assert "|| echo" in builder  # where it does not build, the image still builds (and uses PyMySQL)
+    image = [stage for stage in stages if stage.split("\n")[0].split()[-1] in ("build", "ship")]
+    assert all("build-base" not in stage and "-dev" not in stage for stage in image)
+    assert "COPY --from=mysqlclient /wheels" in image[0] and "add mariadb-connector-c " in image[0]
+    pins = (ROOT / "shared" / "requirements-mysqlclient.txt").read_text()
+    assert re.search(r"^mysqlclient==\d+\.\d+\.\d+$", pins, re.M)
+    assert "-r shared/requirements-mysqlclient.txt" in (ROOT / "Makefile").read_text()

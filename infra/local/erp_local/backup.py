@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from sqlalchemy import create_engine, inspect, text
-from sqlalchemy.engine import URL, make_url
+from sqlalchemy.engine import URL, Engine, make_url
 
 FORMAT = 1
 PREFIX = "erp-"
@@ -293,9 +293,19 @@ def _known_revisions() -> tuple[str | None, set[str]]:
     return scripts.get_current_head(), {rev.revision for rev in scripts.walk_revisions()}
 
 
+def _engine(url: URL) -> Engine:
+    """An engine on ``url`` that connects as the functions do (MySQL: the same driver, TLS only if asked)."""
+    if url.get_backend_name() == "sqlite":
+        return create_engine(url)
+    from erp_common.db import mysql_engine_args
+
+    target, connect_args = mysql_engine_args(url)
+    return create_engine(target, connect_args=connect_args)
+
+
 def _rows_in(url: URL) -> dict[str, int]:
     """Rows per table of the target database (alembic_version aside)."""
-    engine = create_engine(url)
+    engine = _engine(url)
     try:
         with engine.connect() as conn:
             names = [t for t in inspect(conn).get_table_names() if t != "alembic_version"]
@@ -369,7 +379,7 @@ def _migrate(database_url: str) -> str | None:
 
 
 def _drop_all_mysql(url: URL) -> None:
-    engine = create_engine(url)
+    engine = _engine(url)
     try:
         with engine.begin() as conn:
             conn.execute(text("SET FOREIGN_KEY_CHECKS=0"))

@@ -288,9 +288,12 @@ def _serve(args: argparse.Namespace, settings, *, sock=None, worker: int = 0, wo
         server.stop(asked[0])
     if worker == 0:
         mode = "embedded" if settings.is_sqlite else "services"
+        from erp_common.db import mysql_driver
+
+        database = "sqlite" if settings.is_sqlite else f"mysql through {mysql_driver(settings.db_driver)}"
         print(
             f"ERP gateway on http://{args.host}:{server.port} ({len(gateway.functions)} functions, "
-            f"{mode}: db={settings.database_url.split('://')[0]}, "
+            f"{mode}: db={database}, "
             f"cache={'redis' if settings.redis_url else 'in-process'}, "
             f"events={'nats' if settings.nats_url else 'in-process'}"
             f"{f', {workers} worker processes' if workers > 1 else ''}) "
