@@ -136,7 +136,7 @@ class Prepared:
             conn._cursor_execute(cursor, compiled.sql, compiled.values(params))
             return compiled.rows(cursor.fetchall())
         finally:
-            cursor.close()
+            _close(cursor)
 
     def insert(self, target: Session | Connection, params: Mapping[str, Any]) -> int:
         conn = _connection(target)
@@ -148,7 +148,7 @@ class Prepared:
             conn._cursor_execute(cursor, compiled.sql, compiled.values(params))
             return cursor.lastrowid
         finally:
-            cursor.close()
+            _close(cursor)
 
     def run(self, target: Session | Connection, params: Mapping[str, Any]) -> int:
         conn = _connection(target)
@@ -160,7 +160,7 @@ class Prepared:
             conn._cursor_execute(cursor, compiled.sql, compiled.values(params))
             return cursor.rowcount
         finally:
-            cursor.close()
+            _close(cursor)
 
     def run_many(self, target: Session | Connection, rows: Sequence[Mapping[str, Any]]) -> None:
         if not rows:
@@ -185,7 +185,7 @@ class Prepared:
             if events:
                 conn.dispatch.after_cursor_execute(conn, cursor, sql, values, None, True)
         finally:
-            cursor.close()
+            _close(cursor)
 
 
 def _connection(target: Session | Connection) -> Connection:
@@ -196,3 +196,12 @@ def _connection(target: Session | Connection) -> Connection:
             target.flush()
         return target.connection()
     return target
+
+
+def _close(cursor: Any) -> None:
+    """Close a cursor; on a connection already lost, mysqlclient's close raises again: the error that
+    matters is the one the statement raised, already on its way to the unit of work."""
+    try:
+        cursor.close()
+    except Exception:
+        pass
