@@ -6,27 +6,28 @@ real JSON, and a str/bytes body goes out unchanged with the headers the handler 
 and method reaches the handler; chunked request bodies (how of-watchdog forwards them) are read.
 In a container ``python index.py`` serves the function on 0.0.0.0:5000 behind of-watchdog; the
 local gateway imports ``create_app`` and mounts one app per function, so both run this code.
-Both are served by ``GracefulServer`` (waitress), which stops on SIGTERM without cutting a request.
+Both are served by ``GracefulServer`` (granian), which stops on SIGTERM without cutting a request.
 """
 from __future__ import annotations
 
+import asyncio
+import io
 import json
 import logging
 import os
 import re
+import select
 import signal
+import socket
+import sys
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import urlsplit
 
 from flask import Flask, Response, request
-from waitress import wasyncore
-from waitress.channel import HTTPChannel
-from waitress.parser import HTTPRequestParser
-from waitress.server import BaseWSGIServer, create_server
-from waitress.task import ErrorTask, WSGITask
 from werkzeug.exceptions import HTTPException
 
 from erp_common import logs, metrics
@@ -34,6 +35,7 @@ from erp_common.errors import ServiceUnavailable, error_body
 
 METHODS = ["GET", "PUT", "POST", "PATCH", "DELETE"]
 log = logging.getLogger("erp.server")
+logging.getLogger("_granian").setLevel(logging.WARNING)  # its INFO lines ("Started worker-1") say nothing more
 
 
 class Event:
@@ -134,37 +136,11 @@ def json_error(status: int, reason: str, message: str) -> Response:
     return Response(body, status=status, mimetype="application/json")
 
 
-class JsonErrorTask(ErrorTask):
-    """waitress's own answers to requests it cannot parse (a bad request line, a body over the limit),
-    in the one JSON error shape rather than text/plain."""
-
-    def execute(self) -> None:
-        error = self.request.error
-        code = _CODES.get(error.code, error.reason.lower().replace(" ", "_"))
-        body = json.dumps(error_body(code, f"{error.reason}: {error.body}",
-                                     [{"field": "request", "message": str(error.body)}])).encode()
-        self.status = f"{error.code} {error.reason}"
-        self.response_headers.append(("Content-Type", "application/json; charset=utf-8"))
-        self.set_close_on_finish()
-        self.content_length = len(body)
-        self.write(body)
-
-
-_NON_ASCII = re.compile(rb"[\x80-\xff]")
-
-
-def percent_encode_request_line(header_plus: bytes) -> bytes:
-    """Browsers and curl send raw UTF-8 in a query string (``?q=T恤``), which waitress refuses as a bad
-    URI: encode those bytes as ``%XX``, which the application decodes back to the same text."""
-    line, sep, rest = header_plus.partition(b"\r\n")
-    if not _NON_ASCII.search(line):
-        return header_plus
-    return _NON_ASCII.sub(lambda m: b"%%%02X" % m.group()[0], line) + sep + rest
-
-
 # --- serving, and stopping without cutting a request -------------------------------------
 
-REFUSED = "erp.arrived_after_stop"  # environ key: the request began to arrive after the stop
+CONNECTIONS = 256  # connections one process serves at once; more wait in the kernel's backlog
+MAX_BODY = 1 << 30  # bytes of a request body, as waitress allowed before (erp run asks for less)
+SETTLE = 0.25  # seconds after the stop during which requests are still served (see GracefulServer)
 
 
 def duration_seconds(value: str | None, default: float) -> float:
@@ -183,118 +159,94 @@ def duration_seconds(value: str | None, default: float) -> float:
     return sum(float(n) * units[u] for n, u in parts)
 
 
-def _refuse_after_stop(app: Callable) -> Callable:
-    """``app``, answering 503 ``shutting_down`` to the requests that arrived after the stop."""
+def listening_socket(host: str, port: int, backlog: int = 1024, *, reuse_port: bool = False,
+                     listen: bool = True) -> socket.socket:
+    """A non-blocking socket bound to ``host:port`` and (unless ``listen=False``) listening.
 
-    def gate(environ: dict, start_response: Callable) -> Iterable[bytes]:
-        if not environ.get(REFUSED):
-            return app(environ, start_response)
-        err = ServiceUnavailable("the server is shutting down: send the request again", code="shutting_down",
-                                 headers={"Retry-After": "1"})
-        body = json.dumps(err.to_body()).encode()
-        start_response("503 Service Unavailable", [("Content-Type", "application/json"),
-                                                   ("Content-Length", str(len(body))), *err.headers.items()])
-        return [body]
+    ``reuse_port`` sets ``SO_REUSEPORT``: several sockets, one per process, may then listen on one
+    port, and the kernel spreads the incoming connections over them (by a hash of the client's
+    address and port).
+    """
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if reuse_port:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    sock.bind((host, port))
+    if listen:
+        sock.listen(backlog)
+    sock.setblocking(False)
+    return sock
 
-    return gate
 
+class _Body:
+    """A WSGI response iterable as granian streams it: ``__next__`` and ``close``."""
 
-class _Wakeup(wasyncore.file_dispatcher):
-    """A pipe that wakes the loop when the stop is asked for; writing never blocks (a signal handler
-    writes to it, and a full pipe wakes the loop anyway)."""
+    __slots__ = ("__next__", "_inner")
 
-    def __init__(self, map: dict) -> None:
-        read_end, self._write_end = os.pipe()
-        os.set_blocking(self._write_end, False)
-        super().__init__(read_end, map=map)
-        os.close(read_end)  # the dispatcher keeps a duplicate
-
-    def readable(self) -> bool:
-        return True
-
-    def writable(self) -> bool:
-        return False
-
-    def handle_read(self) -> None:
-        try:
-            self.recv(512)
-        except OSError:
-            pass
-
-    def wake(self) -> None:
-        try:
-            os.write(self._write_end, b"x")
-        except OSError:
-            pass
+    def __init__(self, inner: Iterable[bytes]) -> None:
+        self._inner = inner
+        self.__next__ = iter(inner).__next__
 
     def close(self) -> None:
-        super().close()
-        if self._write_end >= 0:
-            os.close(self._write_end)
-            self._write_end = -1
+        close = getattr(self._inner, "close", None)
+        if close is not None:
+            close()
+
+
+def _json_answer(proto: Any, status: int, body: dict, headers: list[tuple[str, str]]) -> None:
+    data = json.dumps(body).encode()
+    proto.response_bytes(status, [("Content-Type", "application/json"), ("Content-Length", str(len(data))),
+                                  ("Connection", "close"), *headers], data)
 
 
 class GracefulServer:
-    """waitress serving ``app``, stopped by ``stop()`` (SIGTERM, SIGINT) without cutting a request.
+    """granian serving the WSGI ``app`` in this process, stopped by ``stop()`` (SIGTERM, SIGINT)
+    without cutting a request.
 
-    At the stop, the connections the kernel has completed are accepted and what has arrived on
-    every connection is read: each request received until then is in flight and is served to the
-    end. A request arriving later is answered 503 ``shutting_down`` (JSON, the project's error
-    shape) on a connection that is still open; every response from then on says
-    ``Connection: close``. The listening sockets stay open ``linger`` seconds (answering 503),
-    then close, so new connections are refused; idle connections are closed. ``run()`` returns
-    once no request is left, or ``linger + timeout`` seconds after the stop.
+    granian (Rust: hyper on tokio) accepts the connections and parses the requests; each request
+    is handed at once to a Python thread of its own, where it waits for one of ``threads`` slots
+    to run ``app``. At the stop every request received is served to the end, and every answer
+    from then on says ``Connection: close``.
+    - ``linger == 0`` (``erp run``): granian closes the listening socket at once, so new
+      connections are refused, and closes each connection once its last answer is sent.
+    - ``linger > 0`` (behind of-watchdog): the listening socket stays open ``linger`` seconds.
+      Python cannot see when granian received a request, only when it reaches Python (it may
+      wait for the GIL), so requests reaching Python in the first ``SETTLE`` seconds are served;
+      later ones are answered 503 ``shutting_down`` (JSON, the project's error shape); then the
+      listening socket closes as above.
+    ``run()`` returns once no request is left, or ``linger + timeout`` seconds after the stop.
+
+    What granian answers itself, before any Python runs, is not in the JSON shape: a request it
+    cannot parse is 400 with an empty body, headers over its buffer 431 (the OpenFaaS gateway and
+    of-watchdog, written in Go, answer those in plain text before a function sees them). A body
+    over ``max_body`` is 413 in the JSON shape, answered here.
     """
 
-    def __init__(self, app: Callable, *, threads: int = 4, linger: float = 0.0, timeout: float = 30.0,
-                 **listen: Any) -> None:
-        self.linger, self.timeout = linger, timeout
-        self.stopping = False  # the drain has begun: requests parsed from now on are refused
+    def __init__(self, app: Callable, *, host: str = "127.0.0.1", port: int = 0, sock: socket.socket | None = None,
+                 threads: int = 4, linger: float = 0.0, timeout: float = 30.0, max_body: int = MAX_BODY) -> None:
+        self.app, self.threads, self.linger, self.timeout, self.max_body = app, threads, linger, timeout, max_body
+        self.stopping = False  # the stop has begun: every answer from now on closes its connection
+        self.refusing = False  # requests reaching Python from now on are answered 503 (during the linger)
         self.draining = threading.Event()  # set once the drain is under way (listener closed if no linger)
         self.reason = "stop"
-        self._stop_asked = self._closed = False
-        self._linger_until = self._deadline = 0.0
-        server = self
-
-        class Parser(HTTPRequestParser):
-            def __init__(self, adj: Any) -> None:
-                super().__init__(adj)
-                self.after_stop = server.stopping
-
-            def parse_header(self, header_plus: bytes) -> None:
-                super().parse_header(percent_encode_request_line(header_plus))
-
-        class Task(WSGITask):
-            def get_environment(self) -> dict:
-                environ = super().get_environment()
-                environ[REFUSED] = getattr(self.request, "after_stop", False)
-                return environ
-
-            def build_response_header(self) -> bytes:
-                if server.stopping:  # no further request on this connection: it closes after this answer
-                    self.set_close_on_finish()
-                return super().build_response_header()
-
-        class Channel(HTTPChannel):
-            parser_class = Parser
-            task_class = Task
-            error_task_class = JsonErrorTask
-
-        self._server = create_server(_refuse_after_stop(app), threads=threads, **listen)
-        self._map: dict = getattr(self._server, "_map", None) or self._server.map
-        self._listeners = [d for d in self._map.values() if isinstance(d, BaseWSGIServer)]
-        for listener in self._listeners:
-            listener.channel_class = Channel
-        self._wakeup = _Wakeup(self._map)
-        self.port = int(self._listeners[0].effective_port)
+        self._sock = sock if sock is not None else listening_socket(host, port)
+        self.port = int(self._sock.getsockname()[1])
+        self._slots = threading.BoundedSemaphore(threads)
+        self._active: deque[None] = deque()  # one item per request received and not yet answered
+        self._done = threading.Event()  # granian has finished every connection
+        self._wake_read, self._wake_write = os.pipe()
+        os.set_blocking(self._wake_write, False)
+        self._stop_asked = False
 
     def stop(self, signum: int | None = None, frame: Any = None) -> None:
         """Ask for the graceful stop; safe from a signal handler and from any thread."""
         if signum is not None:
             self.reason = signal.Signals(signum).name
         self._stop_asked = True
-        if not self._closed:
-            self._wakeup.wake()
+        try:
+            os.write(self._wake_write, b"x")
+        except OSError:  # full (a stop is already waiting) or closed (the server has stopped)
+            pass
 
     def handle_signals(self, *signums: int) -> None:
         for signum in signums or (signal.SIGTERM, signal.SIGINT):
@@ -302,105 +254,127 @@ class GracefulServer:
 
     def run(self) -> bool:
         """Serve until ``stop()``, then drain. False if the timeout cut requests still running."""
-        adj = self._server.adj
+        from granian._futures import _new_cbscheduler
+        from granian._granian import SocketHolder, WorkerSignal, WSGIWorker
+        from granian.http import HTTP1Settings
+
+        fd = self._sock.detach()  # granian's listener owns the socket now, and closes it at the stop
+        listener = os.fstat(fd).st_ino
+        granian_stop = WorkerSignal()
+        granian_stop.add_cb(self._done.set)
+        # The arguments of granian's own WSGI worker (granian/server/mp.py, _spawn_wsgi_worker), pinned
+        # with granian in requirements.txt: one runtime thread, up to CONNECTIONS Python threads (those
+        # beyond ``threads`` wait for a slot), HTTP/1.1 (what of-watchdog and the clients speak), no TLS.
+        worker = WSGIWorker(1, (None, SocketHolder(fd, False, 1024)), None, 1, 512, CONNECTIONS, 30, CONNECTIONS,
+                            "1", HTTP1Settings(), None, None, False, None, None, None, "tls13", None, [], False,
+                            (None, None))
+        loop = asyncio.new_event_loop()  # never runs: granian's scheduler wants one, its WSGI worker does not use it
         try:
-            while True:
-                wasyncore.loop(timeout=0.05 if self._stop_asked else adj.asyncore_loop_timeout, map=self._map,
-                               use_poll=adj.asyncore_use_poll, count=1)
-                if not self._stop_asked:
-                    continue
-                now = time.monotonic()
-                if not self.stopping:
-                    self._begin(now)
-                if self._listeners and now >= self._linger_until:
-                    self._close_listeners()
-                if not self._listeners:
-                    self._close_idle()
-                    if not self._channels():
-                        return True
-                if now >= self._deadline:
-                    log.warning("%d request(s) still running after %.0f s: stopping anyway", self._in_flight(),
-                                self.linger + self.timeout)
-                    return False
+            worker.serve_mtr(_new_cbscheduler(loop, self._call, impl_asyncio=True), loop, granian_stop)
+            while not self._stop_asked:
+                # A signal may reach one of granian's threads, which does not interrupt this wait; the
+                # main thread runs the Python handler when it next runs: within 0.1 s.
+                select.select([self._wake_read], [], [], 0.1)
+            return self._drain(granian_stop, fd, listener)
         finally:
-            self._close()
+            loop.close()
+            os.close(self._wake_read)
+            os.close(self._wake_write)
 
-    # --- the drain ----------------------------------------------------------------------
-
-    def _begin(self, now: float) -> None:
-        self._linger_until, self._deadline = now + self.linger, now + self.linger + self.timeout
-        for listener in self._listeners:
-            self._accept_waiting(listener)
-        for channel in self._channels():
-            self._read_arrived(channel)
+    def _drain(self, granian_stop: Any, fd: int, listener: int) -> bool:
+        stopped = time.monotonic()
+        deadline = stopped + self.linger + self.timeout
         self.stopping = True
+        if self.linger > 0:
+            # granian parses requests in Rust; one received just before the stop may still be waiting
+            # for the GIL to reach Python: served, as is anything arriving in these SETTLE seconds.
+            time.sleep(min(SETTLE, self.linger))
+            self.refusing = True
+            self._log_begin(f"answered 503 for {max(0.0, stopped + self.linger - time.monotonic()):.1f} s, "
+                            "then refused")
+            self.draining.set()
+            time.sleep(max(0.0, stopped + self.linger - time.monotonic()))
+        granian_stop.set()  # granian stops accepting, closes the listener, closes connections once idle
+        self._wait_closed(fd, listener)
         if self.linger <= 0:
-            self._close_listeners()
-        refused = (f"answered 503 for {self.linger:.1f} s, then refused" if self.linger > 0
-                   else "refused (the listening socket is closed)")
-        log.info("%s: finishing %d request(s) in flight (at most %.0f s); new requests are %s", self.reason,
-                 self._in_flight(), self.timeout, refused)
-        self.draining.set()
+            self._log_begin("refused (the listening socket is closed)")
+            self.draining.set()
+        if self._done.wait(max(0.0, deadline - time.monotonic())):
+            return True
+        log.warning("%d request(s) still running after %.0f s: stopping anyway", len(self._active),
+                    self.linger + self.timeout)
+        return False
 
-    def _accept_waiting(self, listener: BaseWSGIServer) -> None:
-        """Accept every connection the kernel has completed, and read what each has sent."""
-        while True:
-            try:
-                pair = listener.accept()  # None once none is waiting
-            except OSError:  # out of file descriptors, say: the rest are refused with the listener
-                return
-            if pair is None:
-                return
-            conn, addr = pair
-            try:
-                listener.set_socket_options(conn)
-            except OSError:
-                conn.close()
-                continue
-            channel = listener.channel_class(listener, conn, listener.fix_addr(addr), listener.adj, map=self._map)
-            self._read_arrived(channel)
+    def _log_begin(self, refused: str) -> None:
+        log.info("%s: finishing %d request(s) in flight (at most %.0f s); new requests are %s", self.reason,
+                 len(self._active), self.timeout, refused)
 
     @staticmethod
-    def _read_arrived(channel: HTTPChannel) -> None:
-        """Read what has arrived on ``channel`` (as its loop would), so requests sent are parsed."""
-        while channel.connected and channel.readable():
+    def _wait_closed(fd: int, listener: int, timeout: float = 2.0) -> None:
+        """Wait until granian has closed its listening socket (the fd gone, or now another file)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
             try:
-                data = channel.socket.recv(channel.adj.recv_bytes)
-            except (BlockingIOError, InterruptedError):
-                return
+                if os.fstat(fd).st_ino != listener:
+                    return
             except OSError:
-                channel.handle_close()
                 return
-            if not data:  # the client has gone
-                channel.handle_close()
-                return
-            channel.last_activity = time.time()
-            channel.received(data)
+            time.sleep(0.001)
 
-    def _close_listeners(self) -> None:
-        for listener in self._listeners:
-            self._accept_waiting(listener)  # completed connections are answered, not reset
-            listener.accepting = False
-            wasyncore.dispatcher.close(listener)  # the socket only: its trigger still serves the channels
-        self._listeners = []
+    # --- one request, in one of granian's Python threads ----------------------------------
 
-    def _close_idle(self) -> None:
-        for channel in self._channels():
-            self._read_arrived(channel)
-            if not (channel.requests or channel.request is not None or channel.total_outbufs_len
-                    or channel.close_when_flushed or channel.will_close):
-                channel.handle_close()
+    def _call(self, proto: Any, environ: dict) -> None:
+        self._active.append(None)
+        try:
+            if self.refusing:
+                err = ServiceUnavailable("the server is shutting down: send the request again", code="shutting_down",
+                                         headers={"Retry-After": "1"})
+                return _json_answer(proto, 503, err.to_body(), list(err.headers.items()))
+            environ.update(_ENVIRON)
+            if not self._within_limit(environ):
+                message = f"the request body is larger than {self.max_body} bytes"
+                return _json_answer(proto, 413, error_body("payload_too_large", message,
+                                                           [{"field": "request", "message": message}]), [])
+            with self._slots:
+                self._respond(proto, environ)
+        finally:
+            self._active.pop()
 
-    def _channels(self) -> list[HTTPChannel]:
-        return [d for d in list(self._map.values()) if isinstance(d, HTTPChannel)]
+    def _within_limit(self, environ: dict) -> bool:
+        length = environ.get("CONTENT_LENGTH")
+        if length:  # granian has checked it is a number
+            return int(length) <= self.max_body
+        if "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower():
+            # of-watchdog forwards every body chunked, with no length: read it (to the limit) first.
+            body = environ["wsgi.input"].read(self.max_body + 1)
+            if len(body) > self.max_body:
+                return False
+            environ["wsgi.input"], environ["CONTENT_LENGTH"] = io.BytesIO(body), str(len(body))
+        return True
 
-    def _in_flight(self) -> int:
-        return sum(len(c.requests) + (c.request is not None) for c in self._channels())
+    def _respond(self, proto: Any, environ: dict) -> None:
+        started: list = []
 
-    def _close(self) -> None:
-        self._closed = True
-        self._server.task_dispatcher.shutdown(cancel_pending=True, timeout=1)
-        wasyncore.close_all(self._map, ignore_all=True)
+        def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> None:
+            started[:] = (status, headers)
+
+        try:
+            result = self.app(environ, start_response)
+        except Exception:
+            log.exception("the application failed before answering")
+            body = error_body("internal_error", "internal error")
+            return _json_answer(proto, 500, body, [])
+        status, headers = int(started[0][:3]), started[1]
+        if self.stopping:  # no further request on this connection: it closes after this answer
+            headers = [*headers, ("Connection", "close")]
+        if isinstance(result, list):
+            proto.response_bytes(status, headers, b"".join(result))
+        else:
+            proto.response_iter(status, headers, _Body(result))
+
+
+_ENVIRON = {"SCRIPT_NAME": "", "wsgi.errors": sys.stderr, "wsgi.input_terminated": True, "wsgi.multiprocess": False,
+            "wsgi.multithread": True, "wsgi.run_once": False, "wsgi.version": (1, 0)}
 
 
 def release_resources(timeout: float = 5.0) -> None:
@@ -426,12 +400,11 @@ def main() -> None:
     from function import handler
 
     logs.configure()  # one JSON line per record: the request lines, and every warning
-    logging.getLogger("waitress.queue").setLevel(logging.ERROR)  # a warning per queued request, under load
     write_timeout = duration_seconds(os.getenv("write_timeout"), 30.0)
     healthcheck_interval = duration_seconds(os.getenv("healthcheck_interval"), write_timeout)
     port = urlsplit(os.getenv("upstream_url", "http://127.0.0.1:5000")).port or 5000
     server = GracefulServer(create_app(handler.handle, os.getenv("OPENFAAS_NAME", "function")), host="0.0.0.0",
-                            port=port, threads=int(os.getenv("WAITRESS_THREADS", "4")),
+                            port=port, threads=int(os.getenv("ERP_SERVER_THREADS", "4")),
                             linger=healthcheck_interval + 1.0, timeout=write_timeout)
     server.handle_signals()
     server.run()

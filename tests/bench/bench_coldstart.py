@@ -141,7 +141,7 @@ def main() -> None:
     env = {
         "PATH": "/usr/bin:/bin", "DATABASE_URL": f"sqlite:///{work / 'erp.sqlite3'}", "ERP_SECRETS_DIR": str(work),
         "JWT_SECRET_KEY": "coldstart-" + "k" * 40, "write_timeout": "10s", "healthcheck_interval": "0s",
-        "WAITRESS_THREADS": "4", "HOME": str(work),
+        "ERP_SERVER_THREADS": "4", "HOME": str(work),
     }
     os.environ.update({k: v for k, v in env.items() if k not in ("PATH", "HOME")})
     config.configure(None)

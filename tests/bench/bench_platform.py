@@ -1,7 +1,7 @@
 """Platform overhead: what each layer of a request costs, on MariaDB + Redis + NATS.
 
 Rows, for 1 and 16 clients over HTTP (keep-alive) to the local gateway:
-- ``healthz``: the gateway alone (waitress + routing, no function);
+- ``healthz``: the gateway alone (the server + routing, no function);
 - ``user-me``: a whole authenticated read (template adapter, JWT, cached user state, one
   transaction, pydantic out);
 and in the same process with no HTTP: ``dispatch(user-me)``, the shared layer alone.

@@ -272,7 +272,8 @@ def test_the_event_catalogue_is_an_asyncapi_document_of_every_event(client):
 
 
 class TestErrorsKeepTheirShape:
-    """Whatever answers an error, the function, Flask's router or waitress's parser: the one JSON shape."""
+    """Whatever answers an error, the function, Flask's router or the server's body limit: the one JSON shape
+    (only a request the server cannot parse at all is a bare 400)."""
 
     def raw(self, gateway, request: bytes) -> tuple[int, dict, bytes]:
         import socket
@@ -296,12 +297,12 @@ class TestErrorsKeepTheirShape:
         assert status == 200 and headers["content-type"].startswith("application/json"), body[:300]
         assert "items" in json.loads(body)
 
-    def test_what_waitress_refuses_is_json(self, gateway):
+    def test_what_the_server_cannot_parse_is_a_bare_400(self, gateway):
+        # granian answers before any Python runs, with no body (waitress's answer was JSON; the OpenFaaS
+        # gateway and of-watchdog, in front of a function, answer such requests in plain text anyway).
         status, headers, body = self.raw(gateway, b"GET /function/user-me HTTP/1.1\r\nHost: x\r\nContent-Length: x"
                                                   b"\r\nConnection: close\r\n\r\n")
-        assert status == 400 and headers["content-type"].startswith("application/json"), body
-        error = json.loads(body)["error"]
-        assert error["code"] == "bad_request" and error["details"][0]["field"] == "request"
+        assert status == 400 and headers["connection"] == "close" and body == b"", (headers, body)
 
     def test_a_body_over_the_limit_is_413_json(self, gateway):
         size = 33 * 1024 * 1024

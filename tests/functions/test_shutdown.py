@@ -181,7 +181,7 @@ def test_a_function_process_stops_without_cutting_a_request(tmp_path, make_user)
     (context / "function" / "__init__.py").touch()  # the Dockerfile creates it
     port = free_port()
     env = {**os.environ, "PYTHONPATH": str(context / "function" / "shared"), "upstream_url": f"http://127.0.0.1:{port}",
-           "WAITRESS_THREADS": "2", "write_timeout": "30s", "healthcheck_interval": "1s", "PYTHONUNBUFFERED": "1"}
+           "ERP_SERVER_THREADS": "2", "write_timeout": "30s", "healthcheck_interval": "1s", "PYTHONUNBUFFERED": "1"}
     process = Process([sys.executable, "index.py"], env, cwd=context)
     try:
         process.wait_until_serving(f"http://127.0.0.1:{port}/_/ready")
@@ -275,7 +275,7 @@ def test_a_function_under_a_stream_of_orders_loses_no_request_and_no_event(tmp_p
     (context / "function" / "__init__.py").touch()
     port = free_port()
     env = {**os.environ, "PYTHONPATH": str(context / "function" / "shared"), "upstream_url": f"http://127.0.0.1:{port}",
-           "WAITRESS_THREADS": "4", "write_timeout": "30s", "healthcheck_interval": "0.5s", "PYTHONUNBUFFERED": "1"}
+           "ERP_SERVER_THREADS": "4", "write_timeout": "30s", "healthcheck_interval": "0.5s", "PYTHONUNBUFFERED": "1"}
     process = Process([sys.executable, "index.py"], env, cwd=context)
     answers: list[tuple[str, int | str]] = []
     lock = threading.Lock()

@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from erp_common.config import ConfigError
-from erp_local.cli import check_workers, listening_socket, main
+from erp_local.cli import check_workers, main, server_module
 from tests.conftest import ADMIN_PASSWORD, BACKEND, ErpRun, auth
 
 
@@ -31,7 +31,7 @@ def test_run_refuses_workers_without_redis_before_touching_anything(monkeypatch,
 
 
 def test_the_listening_socket_is_bound_before_the_workers_exist():
-    sock = listening_socket("127.0.0.1", 0)
+    sock = server_module().listening_socket("127.0.0.1", 0)  # the server's, in the template
     try:
         port = sock.getsockname()[1]
         with socket.create_connection(("127.0.0.1", port), timeout=2):

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
 ROOT = Path(__file__).resolve().parents[3]
 STOP_SIGNALS = {signal.SIGTERM, signal.SIGINT}
+MAX_BODY = 32 * 1024 * 1024  # bytes of a request body (a function's container allows more: the template's MAX_BODY)
 
 BANNER = """
 ************************************************************************
@@ -194,27 +195,6 @@ def check_workers(workers: int, redis_url: str) -> None:
             "or run one worker.")
 
 
-def listening_socket(host: str, port: int, backlog: int = 1024, *, reuse_port: bool = False, listen: bool = True):
-    """A socket bound to ``host:port`` and (unless ``listen=False``) listening.
-
-    ``reuse_port`` sets ``SO_REUSEPORT``: several sockets, one per worker, may then listen on one
-    port, and the kernel spreads the incoming connections over them evenly (by a hash of the
-    client's address and port).
-    """
-    import socket
-
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    if reuse_port:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-    sock.bind((host, port))
-    if listen:
-        sock.listen(backlog)
-    sock.setblocking(False)
-    return sock
-
-
 def reset_after_fork() -> None:
     """Drop what a process must not share with its parent: database connections, the cache client,
     the event publisher (its thread did not survive the fork)."""
@@ -280,10 +260,9 @@ def _serve(args: argparse.Namespace, settings, *, sock=None, worker: int = 0, wo
         signal.signal(signum, stop)
     signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)  # blocked by the parent while it forked
     gateway = build_gateway(args.stack, schedules=worker == 0)
-    listen = {"sockets": [sock]} if sock is not None else {"host": args.host, "port": args.port}
     timeout = args.drain_timeout if args.drain_timeout is not None else drain_timeout(gateway.stack)
-    server = server_module().GracefulServer(gateway, threads=args.threads, timeout=timeout, ident="erp-gateway",
-                                            max_request_body_size=32 * 1024 * 1024, **listen)
+    server = server_module().GracefulServer(gateway, host=args.host, port=args.port, sock=sock, threads=args.threads,
+                                            timeout=timeout, max_body=MAX_BODY)
     if asked:
         server.stop(asked[0])
     if worker == 0:
@@ -325,6 +304,7 @@ def _run_workers(args: argparse.Namespace, settings, started: float) -> int:
     # every worker gives them to whichever wakes first: 16 keep-alive clients connecting at once
     # were seen to land 16/0 or 12/4 on two workers, and the busier one set the pace.
     per_worker = hasattr(socket, "SO_REUSEPORT")
+    listening_socket = server_module().listening_socket
     sock = listening_socket(args.host, args.port, reuse_port=per_worker, listen=not per_worker)
     port = sock.getsockname()[1]  # with --port 0, the port the kernel chose; the parent holds it
     reset_after_fork()  # nothing opened by the migration or the admin check is inherited
@@ -430,9 +410,6 @@ def cmd_run(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)
-    # waitress warns "Task queue depth is N" for every request that waits for a thread: under load,
-    # a line per request (the depth is what the benchmarks and /metrics are for).
-    logging.getLogger("waitress.queue").setLevel(logging.ERROR)
     parser = argparse.ArgumentParser(prog="erp", description="The ERP's local tools.")
     sub = parser.add_subparsers(dest="command", required=True)
 

@@ -457,15 +457,14 @@ class NatsConnector:
 
 class BackgroundServer:
     """A gateway on a free port in a background thread (tests, benchmarks), served as ``erp run``
-    serves it: by the template's ``GracefulServer`` (waitress), with its JSON error answers."""
+    serves it: by the template's ``GracefulServer`` (granian), with its JSON error answers."""
 
     def __init__(self, stack: str | Path, *, templates_dir: Path, threads: int = 16, schedules: bool = False) -> None:
-        from .cli import server_module
+        from .cli import MAX_BODY, server_module
 
         self.gateway = Gateway(stack, templates_dir=templates_dir, schedules=schedules)
         self.server = server_module().GracefulServer(self.gateway, threads=threads, timeout=10, host="127.0.0.1",
-                                                     port=0, ident="erp-gateway",
-                                                     max_request_body_size=32 * 1024 * 1024)
+                                                     port=0, max_body=MAX_BODY)
         self.url = f"http://127.0.0.1:{self.server.port}"
         self.thread = threading.Thread(target=self.server.run, name="gateway-server", daemon=True)
         self.thread.start()
