@@ -30,7 +30,7 @@ from urllib.parse import urlsplit
 from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException
 
-from erp_common import logs, metrics
+from erp_common import db, logs, metrics
 from erp_common.errors import ServiceUnavailable, error_body
 
 METHODS = ["GET", "PUT", "POST", "PATCH", "DELETE"]
@@ -232,6 +232,7 @@ class GracefulServer:
         self._sock = sock if sock is not None else listening_socket(host, port)
         self.port = int(self._sock.getsockname()[1])
         self._slots = threading.BoundedSemaphore(threads)
+        db.serve_threads(threads)  # the database pool keeps a connection more than the threads that use it
         self._active: deque[None] = deque()  # one item per request received and not yet answered
         self._done = threading.Event()  # granian has finished every connection
         self._wake_read, self._wake_write = os.pipe()
