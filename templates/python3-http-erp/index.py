@@ -373,8 +373,29 @@ class GracefulServer:
             headers = [*headers, ("Connection", "close")]
         if isinstance(result, list):
             proto.response_bytes(status, headers, b"".join(result))
-        else:
+        elif _small(headers):
+            # Read here and handed over whole: granian's iterator path holds the GIL while it drives the
+            # iterator from Rust (18 % of the order path's GIL time when Flask's answers went that way).
+            try:
+                body = b"".join(result)
+            finally:
+                close = getattr(result, "close", None)
+                if close is not None:
+                    close()
+            proto.response_bytes(status, headers, body)
+        else:  # a file or an export: streamed
             proto.response_iter(status, headers, _Body(result))
+
+
+SMALL_BODY = 1 << 20
+
+
+def _small(headers: list[tuple[str, str]]) -> bool:
+    """Whether the answer says it is at most SMALL_BODY bytes long."""
+    for name, value in headers:
+        if len(name) == 14 and name.lower() == "content-length":
+            return value.isdigit() and int(value) <= SMALL_BODY
+    return False
 
 
 _ENVIRON = {"SCRIPT_NAME": "", "wsgi.errors": sys.stderr, "wsgi.input_terminated": True, "wsgi.multiprocess": False,
