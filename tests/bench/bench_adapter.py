@@ -27,10 +27,14 @@ CLIENTS = 16
 
 def serve() -> None:
     """The child: the gateway, with a Flask twin of each measured function; prints its URL."""
-    from erp_common import config
+    import logging
+
+    from erp_common import config, logs
     from erp_local.gateway import BackgroundServer, _load_module
 
     config.configure(None)
+    logs.configure()  # as erp run logs: a JSON line per request (to /dev/null here)
+    logging.getLogger("waitress.queue").setLevel(logging.ERROR)  # as erp run: no warning per queued request
     server = BackgroundServer(ROOT / "stack.yml", templates_dir=ROOT / "templates", threads=16)
     gateway = server.gateway
     template = gateway._template("python3-http-erp")

@@ -280,3 +280,26 @@ def test_the_flask_free_adapter_answers_as_flask_for_every_function(stack_file, 
     # Each kind of answer was compared: successes, client errors of every kind, the router's own.
     assert {"200", "201", "308", "400", "401", "404", "405", "422"} <= set(statuses), statuses
     assert len(succeeded) >= (35 if stack_file == "stack.yml" else 8), sorted(succeeded)
+
+
+def test_serving_a_request_never_walks_its_headers(admin, success, monkeypatch):
+    """Headers are read by name (``http._header``): never iterated, counted or tested for truth, each
+    of which walks the whole WSGI environ (werkzeug's ``EnvironHeaders`` is a view of it)."""
+    from werkzeug.datastructures import EnvironHeaders
+
+    walks: list[str] = []
+    for method in ("__iter__", "__len__", "__bool__", "items", "keys", "values"):
+        real = getattr(EnvironHeaders, method, None)
+
+        def walk(self, *args, _name=method, _real=real, **kwargs):
+            walks.append(_name)
+            return _real(self, *args, **kwargs) if _real else True
+
+        monkeypatch.setattr(EnvironHeaders, method, walk, raising=False)
+    handlers = {pair.name: pair.recorder.handle for pair in _pairs("stack.yml")}
+    for name, method, body in (("user-me", "GET", b""), ("order-create", "POST", success["order-create"][1])):
+        environ = gateway_environ(name, method, "/", headers={**admin, "Content-Type": "application/json"},
+                                  body=body)
+        status, _, _ = served(INDEX.create_wsgi_app(handlers[name], name), environ)
+        assert status[:1] == "2", (name, status)
+    assert walks == []
