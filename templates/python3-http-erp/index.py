@@ -60,7 +60,7 @@ class Context:
 
 def format_response(result: Any) -> Any:
     if result is None:
-        return ("", 200)
+        return Response("", status=200)  # what Flask makes of ("", 200), for both adapters
     if not isinstance(result, dict):
         return result  # a Flask Response or tuple, passed through as upstream does
     status = int(result.get("statusCode", 200))
