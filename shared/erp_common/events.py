@@ -208,8 +208,9 @@ class LocalBus:
         for message in messages:
             with self._lock:
                 callbacks = list(self._subscribers.get(message.type, ()))
+            payload = message.body.encode()  # once, whatever the number of subscribers
             for callback in callbacks:
-                callback(message.type, message.body.encode())
+                callback(message.type, payload)
         return [m.id for m in messages]
 
 

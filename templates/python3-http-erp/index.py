@@ -4,8 +4,10 @@ It honours the python3-http contract (event with body/headers/method/query/path;
 hostname; a dict result with statusCode/body/headers) with two fixes: a dict or list body is
 real JSON, and a str/bytes body goes out unchanged with the headers the handler set. Any path
 and method reaches the handler; chunked request bodies (how of-watchdog forwards them) are read.
-In a container ``python index.py`` serves the function on 0.0.0.0:5000 behind of-watchdog; the
-local gateway imports ``create_app`` and mounts one app per function, so both run this code.
+In a container ``python index.py`` serves the function's Flask app (``create_app``) on
+0.0.0.0:5000 behind of-watchdog; the local gateway mounts ``create_wsgi_app``, the same routes,
+event, handler call, metrics and log line without Flask's per-request machinery, which answers
+every request exactly as the Flask app does (a test compares the two for every function).
 Both are served by ``GracefulServer`` (granian), which stops on SIGTERM without cutting a request.
 """
 from __future__ import annotations
@@ -28,7 +30,10 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from flask import Flask, Response, request
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.routing import Map, RequestRedirect, Rule
+from werkzeug.wrappers import Request
+from werkzeug.wrappers import Response as WsgiResponse
 
 from erp_common import db, logs, metrics
 from erp_common.errors import ServiceUnavailable, error_body
@@ -39,7 +44,9 @@ logging.getLogger("_granian").setLevel(logging.WARNING)  # its INFO lines ("Star
 
 
 class Event:
-    def __init__(self) -> None:
+    """The python3-http event, read from the request (werkzeug's, or Flask's which extends it)."""
+
+    def __init__(self, request: Request) -> None:
         self.body = request.get_data()
         self.headers = request.headers
         self.method = request.method
@@ -55,7 +62,7 @@ class Context:
 
 def format_response(result: Any) -> Any:
     if result is None:
-        return ("", 200)
+        return Response("", status=200)  # what Flask makes of ("", 200), for both adapters
     if not isinstance(result, dict):
         return result  # a Flask Response or tuple, passed through as upstream does
     status = int(result.get("statusCode", 200))
@@ -82,48 +89,123 @@ def _status_of(response: Any) -> int:
     return 200
 
 
+# --- what both adapters do with a request the router has taken ---------------------------
+
+def read_chunked_body(request: Request) -> None:
+    """of-watchdog forwards bodies chunked with no Content-Length: let WSGI read to the end."""
+    if "chunked" in request.headers.get("Transfer-Encoding", "").lower():
+        request.environ["wsgi.input_terminated"] = True
+
+
+def call_handler(handle: Callable[[Any, Any], Any], name: str, request: Request) -> Any:
+    """The handler's answer to ``request``, counted and logged (the readiness probe is neither)."""
+    if request.path.startswith("/_/"):  # the watchdog's readiness probe: neither counted nor logged
+        return format_response(handle(Event(request), Context()))
+    started, scope, status = time.perf_counter(), logs.begin_request(), 500
+    try:
+        response = format_response(handle(Event(request), Context()))
+        status = _status_of(response)
+        return response
+    finally:
+        seconds = time.perf_counter() - started
+        metrics.observe_invocation(name, status, seconds)
+        logs.request_line(function=name, call_id=request.headers.get("X-Call-Id"), method=request.method,
+                          path=request.path, status=status, duration_ms=seconds * 1000,
+                          user_id=logs.end_request(scope))
+
+
+def scrape(handle: Callable[[Any, Any], Any], name: str, request: Request) -> Any:
+    """``GET /metrics``. Prometheus scrapes the pod directly; a request through the gateway (which adds
+    X-Call-Id) goes to the handler as any other path, so the business's figures are not public."""
+    if request.headers.get("X-Call-Id") is not None:
+        return call_handler(handle, name, request)
+    body, content_type = metrics.exposition(request.headers.get("Accept"))
+    return Response(body, status=200, content_type=content_type)
+
+
 def create_app(handle: Callable[[Any, Any], Any], name: str = "function") -> Flask:
-    app = Flask(name)
+    """The function as a Flask app: what ``python index.py`` serves in the container."""
+    app = Flask(name, static_folder=None)  # no /static/<file> route: every path is the handler's
 
-    @app.before_request
-    def read_chunked_body() -> None:
-        # of-watchdog forwards bodies chunked with no Content-Length: let WSGI read to the end.
-        if "chunked" in request.headers.get("Transfer-Encoding", "").lower():
-            request.environ["wsgi.input_terminated"] = True
-
-    @app.route("/metrics", methods=["GET"])
-    def scrape() -> Any:
-        # Prometheus scrapes the pod directly; a request through the gateway (which adds X-Call-Id)
-        # goes to the handler as any other path, so the business's figures are not public.
-        if request.headers.get("X-Call-Id") is not None:
-            return call_handler("metrics")
-        body, content_type = metrics.exposition(request.headers.get("Accept"))
-        return Response(body, status=200, content_type=content_type)
+    app.before_request(lambda: read_chunked_body(request))
+    app.add_url_rule("/metrics", "scrape", lambda: scrape(handle, name, request), methods=["GET"])
 
     @app.route("/", defaults={"path": ""}, methods=METHODS)
     @app.route("/<path:path>", methods=METHODS)
-    def call_handler(path: str) -> Any:
-        if request.path.startswith("/_/"):  # the watchdog's readiness probe: neither counted nor logged
-            return format_response(handle(Event(), Context()))
-        started, scope, status = time.perf_counter(), logs.begin_request(), 500
-        try:
-            response = format_response(handle(Event(), Context()))
-            status = _status_of(response)
-            return response
-        finally:
-            seconds = time.perf_counter() - started
-            metrics.observe_invocation(name, status, seconds)
-            logs.request_line(function=name, call_id=request.headers.get("X-Call-Id"), method=request.method,
-                              path=request.path, status=status, duration_ms=seconds * 1000,
-                              user_id=logs.end_request(scope))
+    def handler(path: str) -> Any:
+        return call_handler(handle, name, request)
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException) -> Response:
         # What Flask answers before the handler (a path its router does not take, such as one with
         # a newline; a method it does not route): the one JSON error shape, not Werkzeug's HTML.
-        return json_error(exc.code or 500, exc.name, exc.description or exc.name)
+        return router_error(exc)
 
     return app
+
+
+def _url_map() -> Map:
+    """The routes ``create_app`` gives Flask, as Flask adds them to its werkzeug ``Map`` (OPTIONS
+    added to each rule's methods as Flask adds it, so ``Allow`` lists them in the same order)."""
+
+    def methods(names: list[str]) -> set[str]:
+        declared = {item.upper() for item in names}
+        declared |= {"OPTIONS"}
+        return declared
+
+    return Map([Rule("/metrics", endpoint="scrape", methods=methods(["GET"])),
+                Rule("/<path:path>", endpoint="handler", methods=methods(METHODS)),
+                Rule("/", endpoint="handler", defaults={"path": ""}, methods=methods(METHODS))])
+
+
+def create_wsgi_app(handle: Callable[[Any, Any], Any], name: str = "function") -> Callable:
+    """The function as a plain WSGI app answering exactly as ``create_app``'s Flask app does, without
+    Flask's per-request machinery (application and request contexts, signals, sessions, response
+    post-processing): what the local gateway mounts.
+
+    The same pieces do the work: werkzeug's ``Request`` (Flask's request class extends it; the event
+    is read from it), werkzeug's router over the same rules (the same 404s, 405s and redirects),
+    Flask's ``Response`` class (werkzeug's, defaulting to text/html as Flask's views do), and the
+    same ``call_handler``, ``scrape`` and ``router_error``. OPTIONS is answered as Flask answers
+    it (200, ``Allow``, no handler call), HEAD runs the handler and drops the body, and an exception
+    from the handler is logged as Flask logs it and answered 500 in the JSON error shape. One thing
+    Flask does that this does not: turn a handler's tuple or string result into a response (the
+    python3-http contract is a dict; every function of the project returns one); such a result is
+    a 500 here. ``tests/functions/test_adapter_equivalence.py`` sends the same requests to both
+    for every function and compares status, headers and body.
+    """
+    url_map = _url_map()
+    logger = logging.getLogger(name)  # Flask's app.logger
+
+    def app(environ: dict, start_response: Callable) -> Iterable[bytes]:
+        request = Request(environ)
+        read_chunked_body(request)
+        try:
+            adapter = url_map.bind_to_environ(environ, server_name=None, subdomain="")  # as Flask binds it
+            endpoint, _ = adapter.match()
+            if request.method == "OPTIONS":
+                response = Response()
+                response.allow.update(adapter.allowed_methods())
+            elif endpoint == "scrape":
+                response = scrape(handle, name, request)
+            else:
+                response = call_handler(handle, name, request)
+            if not isinstance(response, WsgiResponse):  # Flask's Response, or werkzeug's
+                raise TypeError(f"the handler answered a {type(response).__name__}: return a dict")
+        except RequestRedirect as redirect:  # Flask answers werkzeug's redirect as it is
+            return redirect(environ, start_response)
+        except HTTPException as exc:
+            response = router_error(exc)
+        except Exception:
+            logger.error(f"Exception on {request.path} [{request.method}]", exc_info=True)
+            response = router_error(InternalServerError())
+        return response(environ, start_response)
+
+    return app
+
+
+def router_error(exc: HTTPException) -> Response:
+    return json_error(exc.code or 500, exc.name, exc.description or exc.name)
 
 
 _CODES = {400: "bad_request", 404: "not_found", 405: "method_not_allowed", 413: "payload_too_large",

@@ -298,8 +298,9 @@ def main() -> None:
     one, many, function = "erp run, 1 process", f"erp run --workers {workers}", "order-create function, 1 process"
     # per client count: label -> (figures of each round, CPU meter)
     results: dict[int, dict[str, tuple[list[Figures], CpuMeter]]] = {}
-    with (Gateway(threads=16) if inprocess else GatewayProcess(threads=16)) as gateway, \
-            (contextlib.nullcontext() if inprocess else GatewayProcess(threads=16, workers=workers)) as second, \
+    threads = int(os.environ.get("ERP_BENCH_THREADS", "16"))  # erp run's request threads per process
+    with (Gateway(threads=threads) if inprocess else GatewayProcess(threads=threads)) as gateway, \
+            (contextlib.nullcontext() if inprocess else GatewayProcess(threads=threads, workers=workers)) as second, \
             (contextlib.nullcontext() if inprocess else FunctionProcess()) as replica:
         print(f"gateway: {'in this process' if inprocess else 'a process of its own'} ({gateway.url}); "
               f"{rounds} alternating rounds per row")
