@@ -253,7 +253,7 @@ class RedisCache:
     timeout; then one call tries it again, and that is how the process recovers, without a restart.
     """
 
-    TRACKED = ("auth:",)
+    TRACKED = ("auth:", "promotions:")  # read on every request: kept in the process, true by Redis
     RETRY_AFTER = 1.0  # seconds between attempts while Redis fails
     MAX_PENDING = 10_000  # deletions kept for retry; beyond that the keys' TTLs bound the staleness
 

@@ -98,10 +98,12 @@ def _enable(promo_ids: list[int], enabled: bool) -> None:
     from sqlalchemy import update
 
     from erp_common.db import transaction
+    from erp_common.promotion.checkout import promotions_changed
     from erp_common.promotion.models import Promotion
 
     with transaction() as session:
         session.execute(update(Promotion).where(Promotion.id.in_(promo_ids)).values(enabled=enabled))
+    promotions_changed()  # changed behind the services' back: the gateway's copy must read them again
 
 
 def _engine_alone(seed: dict) -> float:

@@ -11,7 +11,7 @@ from decimal import Decimal
 
 from ..catalog.api import SkuInfo
 from ..context import Context
-from .checkout import Quote, claim, quote, unclaim
+from .checkout import Quote, claim, promotions_changed, quote, unclaim
 from .checkout import record as record_order
 from .checkout import release as release_order
 from .events import CouponsIssued, CouponUsed, PromotionChanged
@@ -33,6 +33,7 @@ def price_order(ctx: Context, skus: list[SkuInfo], qtys: list[Decimal], *, membe
                   without=without)
         if not q.limited:
             return q
+        ctx.after_commit.append(promotions_changed)  # uses taken (or given back): the copies read again
         spent = claim(ctx.session, q)
         if spent is None:
             return q

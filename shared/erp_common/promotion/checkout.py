@@ -1,7 +1,8 @@
 """Pricing a cart from the database, and what an order's unit of work does with the result.
 
-``quote`` reads what the engine needs and calls it: the promotions whose window holds now (one
-indexed query; with none, no coupon and no points, nothing else is read), where the SKUs sit in
+``quote`` reads what the engine needs and calls it: the promotions whose window holds now (this
+process's copy of the enabled ones, see ``active_promotions``; with none, no coupon and no points,
+nothing else is read), where the SKUs sit in
 the catalog (only when a scope needs it), the member (only for tier prices, per-member limits,
 a coupon or points) and the coupon. ``claim`` is the order's side: it locks each applied
 promotion that has a usage limit (in id order) and takes one use, or reports the promotion whose
@@ -12,6 +13,7 @@ redeems the points, in the order's unit of work.
 from __future__ import annotations
 
 import json
+import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -20,6 +22,7 @@ from typing import Any
 from sqlalchemy import bindparam, func, or_, select, update
 from sqlalchemy.orm import Session
 
+from ..cache import get_cache
 from ..catalog.api import SkuInfo, sku_categories
 from ..config import get_settings
 from ..context import Context
@@ -39,6 +42,47 @@ _ACTIVE = Prepared(select(*(c for c in _promotions.c if c.name not in ("created_
                    .where(_promotions.c.enabled.is_(True),
                           or_(_promotions.c.ends_at.is_(None),
                               _promotions.c.ends_at > bindparam("now", type_=_promotions.c.ends_at.type))))
+
+
+# The promotions' version: a value in the cache that every change of a promotion replaces after
+# its commit (created, updated, a use taken or given back). Each process keeps the enabled
+# promotions it last read with the version it read before them, and reads them again once the
+# version moves (with Redis, every process learns it as Redis stores it: the key is tracked,
+# erp_common.cache.TrackedCopy). The key lives VERSION_TTL seconds: a promotion changed by hand in
+# the database is seen within that long.
+VERSION_KEY = "promotions:version"
+VERSION_TTL = 60
+
+
+@dataclass(frozen=True)
+class _Copy:
+    version: str
+    rows: list[Any]
+
+
+_copy: _Copy | None = None
+
+
+def promotions_changed() -> None:
+    """Promotions changed (call it after the commit that changed them): every process reads them again."""
+    get_cache().set(VERSION_KEY, uuid.uuid4().hex, VERSION_TTL)
+
+
+def active_promotions(session: Session, now: datetime) -> list[Any]:
+    """The enabled promotions whose window holds ``now``, from this process's copy while the
+    promotions' version has not moved; read from the database otherwise (and always while the cache
+    cannot say the version: Redis down)."""
+    global _copy
+    version = get_cache().get(VERSION_KEY)  # before the rows: a change committed meanwhile moves it again
+    copy = _copy
+    if version is None or copy is None or copy.version != version:
+        copy = _Copy(version or "", _ACTIVE.rows(session, {"now": now}))  # enabled, not ended by now
+        if version is None:
+            promotions_changed()  # the next read keeps what it reads
+        else:
+            _copy = copy
+    return [p for p in copy.rows
+            if (p.starts_at is None or p.starts_at <= now) and (p.ends_at is None or p.ends_at > now)]
 
 
 @dataclass
@@ -87,8 +131,7 @@ def _load_coupon(session: Session, code: str, member_id: int | None, now: dateti
 def quote(session: Session, now: datetime, skus: list[SkuInfo], qtys: list[Decimal], *, member_id: int | None,
           coupon_code: str | None = None, points: int = 0, without: frozenset[int] = frozenset()) -> Quote:
     """Price the cart (``skus`` with their quantities) for this member, coupon and points."""
-    promotions = [p for p in _ACTIVE.rows(session, {"now": now}) if p.id not in without
-                  and (p.starts_at is None or p.starts_at <= now)]
+    promotions = [p for p in active_promotions(session, now) if p.id not in without]
     coupon = template = None
     buyer = Buyer()
     if coupon_code:
@@ -192,4 +235,4 @@ def release(ctx: Context, order_id: int, member_id: int | None) -> None:
         membership.give_back_points(ctx, member_id, f"order:{order_id}")
 
 
-__all__ = ["Quote", "claim", "quote", "record", "release", "unclaim"]
+__all__ = ["Quote", "active_promotions", "claim", "promotions_changed", "quote", "record", "release", "unclaim"]

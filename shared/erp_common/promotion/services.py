@@ -98,6 +98,7 @@ def create_promotion(ctx: Context, data: PromotionCreateIn) -> PromotionOut:
     _check(p)
     ctx.session.add(p)
     ctx.session.flush()
+    ctx.after_commit.append(checkout.promotions_changed)
     ctx.emit(PromotionChanged(promotion_id=p.id, name=p.name, kind=p.kind, enabled=p.enabled, by=ctx.actor))
     return _out(p)
 
@@ -145,6 +146,7 @@ def update_promotion(ctx: Context, data: PromotionUpdateIn) -> PromotionOut:
     _check(p)
     p.updated_at = ctx.now
     ctx.session.flush()
+    ctx.after_commit.append(checkout.promotions_changed)
     ctx.emit(PromotionChanged(promotion_id=p.id, name=p.name, kind=p.kind, enabled=p.enabled, by=ctx.actor))
     return _out(p)
 
