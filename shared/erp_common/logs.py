@@ -35,8 +35,15 @@ _PATTERNS = [
 _SECRET_KEY = re.compile(r"(?i)pass|secret|token|authorization|credential|api[_-]?key|phone|email")
 
 
+# What every pattern above needs somewhere in the text: one search spares most strings (a function
+# name, a path, a call id) the four substitutions, on every line of every request.
+_MAYBE = re.compile(r"(?i)bearer|eyJ|@|\d[\d -]{5,}\d")
+
+
 def redact(text: str) -> str:
     """``text`` with anything shaped like a token, an e-mail address or a phone number masked."""
+    if not _MAYBE.search(text):
+        return text
     for pattern, replacement in _PATTERNS:
         text = pattern.sub(replacement, text)
     return text
