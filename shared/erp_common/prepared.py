@@ -21,10 +21,12 @@ from __future__ import annotations
 
 import threading
 from collections import namedtuple
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy.engine import Connection, Dialect
+from sqlalchemy.exc import DBAPIError, StatementError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import Insert, Select
 from sqlalchemy.sql.expression import Executable
@@ -133,7 +135,7 @@ class Prepared:
         compiled = self._for(conn.dialect, params)
         cursor = conn.connection.cursor()
         try:
-            conn._cursor_execute(cursor, compiled.sql, compiled.values(params))
+            _execute(conn, cursor, compiled.sql, compiled.values(params))
             return compiled.rows(cursor.fetchall())
         finally:
             _close(cursor)
@@ -145,7 +147,7 @@ class Prepared:
         compiled = self._for(conn.dialect, params)
         cursor = conn.connection.cursor()
         try:
-            conn._cursor_execute(cursor, compiled.sql, compiled.values(params))
+            _execute(conn, cursor, compiled.sql, compiled.values(params))
             return cursor.lastrowid
         finally:
             _close(cursor)
@@ -157,7 +159,7 @@ class Prepared:
         compiled = self._for(conn.dialect, params)
         cursor = conn.connection.cursor()
         try:
-            conn._cursor_execute(cursor, compiled.sql, compiled.values(params))
+            _execute(conn, cursor, compiled.sql, compiled.values(params))
             return cursor.rowcount
         finally:
             _close(cursor)
@@ -181,7 +183,8 @@ class Prepared:
             try:
                 conn.dialect.do_executemany(cursor, sql, values, None)
             except BaseException as exc:  # mapped as every statement's error is (see the module notes)
-                conn._handle_dbapi_exception(exc, sql, values, cursor, None)
+                with _as_core_raises():
+                    conn._handle_dbapi_exception(exc, sql, values, cursor, None)
             if events:
                 conn.dispatch.after_cursor_execute(conn, cursor, sql, values, None, True)
         finally:
@@ -205,3 +208,21 @@ def _close(cursor: Any) -> None:
         cursor.close()
     except Exception:
         pass
+
+
+def _execute(conn: Connection, cursor: Any, sql: str, values: Any) -> None:
+    with _as_core_raises():
+        conn._cursor_execute(cursor, sql, values)
+
+
+@contextmanager
+def _as_core_raises() -> Iterator[None]:
+    """A driver error as SQLAlchemy raises it (``DBAPIError`` and its kinds); any other error (a
+    value the driver cannot send: an int beyond SQLite's, an OverflowError) as itself, which is how
+    Core lets it through from an execution (without one, SQLAlchemy wraps it in StatementError)."""
+    try:
+        yield
+    except StatementError as err:
+        if isinstance(err, DBAPIError) or err.orig is None:
+            raise
+        raise err.orig from None

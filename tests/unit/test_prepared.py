@@ -137,3 +137,20 @@ def test_an_expanding_in_cannot_be_prepared():
     statement = prepared.Prepared(select(_outbox.c.id).where(_outbox.c.id.in_(bindparam("ids", expanding=True))))
     with pytest.raises(ValueError, match="expanding"), db.transaction(readonly=True) as session:
         statement.rows(session, {"ids": ["a"]})
+
+
+def test_a_value_the_driver_cannot_send_is_raised_as_core_raises_it(path):
+    """An id beyond what the database holds: OverflowError on SQLite (as through Core), which the
+    dispatcher answers 422 ``out_of_range``; MySQL compares it and finds nothing."""
+    huge = 99_999_999_999_999_999_999
+    with db.transaction(readonly=True) as session:
+        try:
+            rows = READ_EVENT.rows(session, {"id": str(huge)})
+        except OverflowError:
+            pytest.fail("a string is a string")
+        assert rows == []
+        if session.get_bind().dialect.name == "sqlite":
+            with pytest.raises(OverflowError):
+                LEVEL.rows(session, {"level_id": huge})
+        else:
+            assert LEVEL.rows(session, {"level_id": huge}) == []
