@@ -23,7 +23,7 @@ import threading
 from collections import namedtuple
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.exc import DBAPIError, StatementError
@@ -34,6 +34,7 @@ from sqlalchemy.sql.expression import Executable
 from .config import get_settings
 
 _MISSING = object()
+T = TypeVar("T")
 
 
 class _Compiled:
@@ -132,35 +133,27 @@ class Prepared:
             result = conn.execute(self.statement, dict(params))
             compiled = self._for(conn.dialect, params)
             return [compiled.row._make(r) for r in result]
-        compiled = self._for(conn.dialect, params)
-        cursor = conn.connection.cursor()
-        try:
-            _execute(conn, cursor, compiled.sql, compiled.values(params))
-            return compiled.rows(cursor.fetchall())
-        finally:
-            _close(cursor)
+        return self._on_cursor(conn, params, lambda cursor, compiled: compiled.rows(cursor.fetchall()))
 
     def insert(self, target: Session | Connection, params: Mapping[str, Any]) -> int:
         conn = _connection(target)
         if not driver_level():
             return conn.execute(self.statement, dict(params)).inserted_primary_key[0]
-        compiled = self._for(conn.dialect, params)
-        cursor = conn.connection.cursor()
-        try:
-            _execute(conn, cursor, compiled.sql, compiled.values(params))
-            return cursor.lastrowid
-        finally:
-            _close(cursor)
+        return self._on_cursor(conn, params, lambda cursor, _: cursor.lastrowid)
 
     def run(self, target: Session | Connection, params: Mapping[str, Any]) -> int:
         conn = _connection(target)
         if not driver_level():
             return conn.execute(self.statement, dict(params)).rowcount
+        return self._on_cursor(conn, params, lambda cursor, _: cursor.rowcount)
+
+    def _on_cursor(self, conn: Connection, params: Mapping[str, Any], answer: Callable[[Any, _Compiled], T]) -> T:
+        """Execute on a cursor of the unit of work's connection; ``answer`` reads the result off it."""
         compiled = self._for(conn.dialect, params)
         cursor = conn.connection.cursor()
         try:
             _execute(conn, cursor, compiled.sql, compiled.values(params))
-            return cursor.rowcount
+            return answer(cursor, compiled)
         finally:
             _close(cursor)
 

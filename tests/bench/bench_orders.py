@@ -9,11 +9,15 @@ outbox event, commit) with no web
 stack, no ORM, no validation and no authentication; the ratio is full / raw orders per second.
 The gateway runs in a process of its own (as a function does in production), so the clients'
 HTTP work does not share its interpreter. A second row sends the same clients to one
-``erp run --workers 2`` (``ERP_BENCH_WORKERS``): processes sharing the port, one interpreter each.
+``erp run --workers 2`` (``ERP_BENCH_WORKERS``): processes sharing the port, one interpreter each;
+a third to the ``order-create`` function served by its template in one process, as its container
+serves it (what one replica does). ``ERP_BENCH_THREADS`` (16) sets erp run's request threads.
 
 ``ERP_BENCH_SECONDS`` (default 6) is roughly how long each row's runs last in all, spread over
-``ERP_BENCH_ROUNDS`` (default 3) rounds that alternate the full path, the workers and the raw
-baseline; a row adds its rounds up (requests over seconds, latencies pooled).
+``ERP_BENCH_ROUNDS`` (default 3) rounds that alternate the served runs and the raw baseline; a row
+adds its rounds up (requests over seconds, latencies pooled). Each run's CPU is read per process
+(the server, MariaDB, Redis + NATS, the clients) over its rounds, per order. The last line says
+whether issue 15's target holds at 16 clients with ``--workers 2`` (ratio >= 0.5, p99 <= 2 x raw's).
 """
 from __future__ import annotations
 
@@ -182,6 +186,20 @@ def run_raw(database: str, sku_ids: list[int], warehouse_id: int, clients: int, 
     return run_clients("raw SQL (PyMySQL)", clients, per_client, make_worker)
 
 
+def _wait_ready(process: subprocess.Popen, url: str, what: str) -> None:
+    """Wait (60 s at most) until ``url`` answers 200; kill ``process`` if it never does or exits."""
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if urllib.request.urlopen(url, timeout=1).status == 200:
+                return
+        except OSError:
+            if time.monotonic() > deadline or process.poll() is not None:
+                process.kill()
+                raise RuntimeError(f"{what} did not start") from None
+            time.sleep(0.2)
+
+
 class GatewayProcess:
     """``erp run`` in a process of its own, as the functions run in production: the clients'
     HTTP work then does not share the server's interpreter (and its GIL). ``ERP_BENCH_INPROCESS=1``
@@ -199,16 +217,7 @@ class GatewayProcess:
              "--no-migrate", "--workers", str(workers)],
             env={**os.environ, "ERP_ADMIN_PASSWORD": "bench-admin-password", **(env or {})},
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if urllib.request.urlopen(self.url + "/healthz", timeout=1).status == 200:
-                    break
-            except OSError:
-                if time.monotonic() > deadline or self.process.poll() is not None:
-                    self.process.kill()
-                    raise RuntimeError("the gateway did not start") from None
-                time.sleep(0.2)
+        _wait_ready(self.process, self.url + "/healthz", "the gateway")
 
     def pids(self) -> list[int]:
         """The gateway's process and its workers (Linux: children read from /proc)."""
@@ -232,7 +241,7 @@ class GatewayProcess:
             self.process.kill()
 
 
-class FunctionProcess:
+class FunctionProcess(GatewayProcess):
     """``order-create`` served by its template in one process, as its container serves it: the build
     context laid out as ``faas-cli build --shrinkwrap`` does, byte-compiled as the Dockerfile does, and
     ``python index.py`` started with the image's environment (of-watchdog's upstream). Its figures say
@@ -258,29 +267,13 @@ class FunctionProcess:
                "upstream_url": self.url, "write_timeout": "10s", "healthcheck_interval": "0s"}
         self.process = subprocess.Popen([sys.executable, "index.py"], cwd=context, env=env,
                                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if urllib.request.urlopen(self.url + "/_/ready", timeout=1).status == 200:
-                    break
-            except OSError:
-                if time.monotonic() > deadline or self.process.poll() is not None:
-                    self.process.kill()
-                    raise RuntimeError(f"{name} did not start") from None
-                time.sleep(0.2)
+        _wait_ready(self.process, self.url + "/_/ready", name)
 
     def pids(self) -> list[int]:
         return [self.process.pid]
 
-    def __enter__(self) -> FunctionProcess:
-        return self
-
     def __exit__(self, *exc) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
+        super().__exit__(*exc)
         self._cleanup()
 
 
