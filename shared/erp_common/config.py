@@ -281,7 +281,8 @@ def normalise_database_url(url: str) -> str:
     return url
 
 
-def _bool(value: str) -> bool:
+def truthy(value: str) -> bool:
+    """A yes/no setting as written in the environment or a URL: 1, true, yes, on (any case)."""
     return value.strip().lower() in ("1", "true", "yes", "on")
 
 
@@ -369,7 +370,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         raise ConfigError("points settings: ERP_POINTS_PER_UNIT >= 0 and 0 <= ERP_POINTS_REDEEM_CAP <= 1")
     return Settings(
         env=environment,
-        debug=_bool(env.get("DEBUG", "false")),
+        debug=truthy(env.get("DEBUG", "false")),
         database_url=normalise_database_url(database_url),
         database_read_url=normalise_database_url(database_read_url) if database_read_url else "",
         redis_url=redis_url,
@@ -387,7 +388,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         import_sync_rows=import_sync_rows,
         db_pool_size=pool_size,
         db_lock_wait_seconds=lock_wait,
-        db_prepared=_bool(env.get("ERP_DB_PREPARED", "true")),
+        db_prepared=truthy(env.get("ERP_DB_PREPARED", "true")),
         db_driver=db_driver,
         rate_limits=rate_limits,
         connector_secret=pick("connector_secret", "ERP_CONNECTOR_SECRET", "erp-connector-secret", ""),

@@ -42,7 +42,7 @@ from sqlalchemy.exc import DataError, DBAPIError, DisconnectionError, Operationa
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
-from .config import DB_DRIVERS, get_settings
+from .config import DB_DRIVERS, get_settings, truthy
 from .errors import ConfigError
 
 log = logging.getLogger(__name__)
@@ -208,10 +208,8 @@ def mysql_driver(choice: str | None = None) -> str:
 _TLS_OPTIONS = ("ssl_ca", "ssl_cert", "ssl_key", "ssl_verify_cert", "ssl_verify_identity", "ssl_disabled")
 
 
-def _flag(value: object, default: bool) -> bool:
-    if value is None:
-        return default
-    return str(value).strip().lower() in ("1", "true", "yes", "on")
+def _flag(value: str | None, default: bool) -> bool:
+    return default if value is None else truthy(value)
 
 
 def mysql_tls_args(options: dict[str, str], driver: str) -> dict[str, object]:

@@ -47,6 +47,9 @@ class _Compiled:
         if any(bind.expanding for bind in compiled.binds.values()):
             # its SQL is rendered anew for every list of values: nothing to compile once
             raise ValueError("a prepared statement takes one bound parameter per value, not an expanding IN")
+        if any(bind.callable is not None for bind in compiled.binds.values()):
+            # Core calls it at every execution: frozen here, its value would be the first call's
+            raise ValueError("a prepared statement takes its values as parameters, not from a callable_")
         self.sql = compiled.string
         self.positional = bool(compiled.positional)
         names = list(compiled.positiontup or ()) if self.positional else list(compiled.binds)
@@ -59,8 +62,8 @@ class _Compiled:
             convert = bind.type.dialect_impl(dialect).bind_processor(dialect)
             fixed = _MISSING
             if keys is None or name not in keys:
-                if bind.value is not None or bind.callable is not None:
-                    fixed = bind.effective_value
+                if bind.value is not None:
+                    fixed = bind.value
                 elif name in defaults:
                     fixed = defaults[name]
             if fixed is not _MISSING and convert is not None:

@@ -154,3 +154,9 @@ def test_a_value_the_driver_cannot_send_is_raised_as_core_raises_it(path):
                 LEVEL.rows(session, {"level_id": huge})
         else:
             assert LEVEL.rows(session, {"level_id": huge}) == []
+
+
+def test_a_value_computed_at_each_execution_cannot_be_prepared():
+    statement = prepared.Prepared(select(_outbox.c.id).where(_outbox.c.id == bindparam("id", callable_=lambda: "x")))
+    with pytest.raises(ValueError, match="callable"), db.transaction(readonly=True) as session:
+        statement.rows(session, {})

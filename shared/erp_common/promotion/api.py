@@ -33,7 +33,8 @@ def price_order(ctx: Context, skus: list[SkuInfo], qtys: list[Decimal], *, membe
                   without=without)
         if not q.limited:
             return q
-        ctx.after_commit.append(promotions_changed)  # uses taken (or given back): the copies read again
+        if promotions_changed not in ctx.after_commit:  # uses taken (or given back): the copies read again
+            ctx.after_commit.append(promotions_changed)
         spent = claim(ctx.session, q)
         if spent is None:
             return q
