@@ -11,7 +11,9 @@ The gateway runs in a process of its own (as a function does in production), so 
 HTTP work does not share its interpreter. A second row sends the same clients to one
 ``erp run --workers 2`` (``ERP_BENCH_WORKERS``): processes sharing the port, one interpreter each;
 a third to the ``order-create`` function served by its template in one process, as its container
-serves it (what one replica does). ``ERP_BENCH_THREADS`` (16) sets erp run's request threads.
+serves it (what one replica does). The last lines put a ratio of 0.5 in CPU: what the server may
+spend per order for it on this machine, beside the order path's own cost with no HTTP, one order
+at a time (``ERP_BENCH_FLOOR_ORDERS``, 1,000). ``ERP_BENCH_THREADS`` (16) sets erp run's request threads.
 
 ``ERP_BENCH_SECONDS`` (default 6) is roughly how long each row's runs last in all, spread over
 ``ERP_BENCH_ROUNDS`` (default 3) rounds that alternate the served runs and the raw baseline; a row
@@ -186,6 +188,47 @@ def run_raw(database: str, sku_ids: list[int], warehouse_id: int, clients: int, 
     return run_clients("raw SQL (PyMySQL)", clients, per_client, make_worker)
 
 
+def run_in_process(sku_ids: list[int], tokens: list[str], orders: int) -> float:
+    """The order path's own cost: ``orders`` orders through the local gateway's WSGI application in
+    this process, one at a time, with no socket and no server (the same function, handler, unit of
+    work, statements and events as served). Gives the CPU per order, in ms, of the thread that runs
+    them: the request's own work, without the background thread that publishes the events (which
+    publishes each order's apart here, where under load it publishes many at once)."""
+    import io
+
+    from erp_common.events import background
+    from erp_local.gateway import Gateway as WsgiGateway
+    from tests.bench.common import ROOT
+
+    gateway = WsgiGateway(ROOT / "stack.yml", templates_dir=ROOT / "templates", schedules=False, events_enabled=False)
+    rng = random.Random(7)
+    headers = {"HTTP_AUTHORIZATION": f"Bearer {tokens[0]}", "CONTENT_TYPE": "application/json"}
+
+    def order() -> None:
+        a, b = _pair(rng, sku_ids)
+        body = json.dumps({"lines": [{"sku": a, "qty": 1}, {"sku": b, "qty": 2}]}).encode()
+        environ = {"REQUEST_METHOD": "POST", "PATH_INFO": "/function/order-create", "QUERY_STRING": "",
+                   "CONTENT_LENGTH": str(len(body)), "wsgi.input": io.BytesIO(body), "wsgi.url_scheme": "http",
+                   "SERVER_NAME": "127.0.0.1", "SERVER_PORT": "80", "SERVER_PROTOCOL": "HTTP/1.1",
+                   "REMOTE_ADDR": "127.0.0.1", **headers}
+        status: list[str] = []
+        b"".join(gateway(environ, lambda s, h, exc_info=None: status.append(s)))
+        if not status[0].startswith("201"):
+            raise RuntimeError(f"an order in process answered {status[0]}")
+
+    try:
+        for _ in range(100):  # warm-up: this process's imports, pool, copies
+            order()
+        started = time.thread_time()
+        for _ in range(orders):
+            order()
+        spent = time.thread_time() - started
+        background.wait(5)
+        return 1000 * spent / orders
+    finally:
+        gateway.close()
+
+
 def _wait_ready(process: subprocess.Popen, url: str, what: str) -> None:
     """Wait (60 s at most) until ``url`` answers 200; kill ``process`` if it never does or exits."""
     deadline = time.monotonic() + 60
@@ -355,7 +398,26 @@ def main() -> None:
         print(f"\nissue 15's target at {max(CLIENTS)} clients, {many}: ratio {ratio:.2f} (>= 0.5: "
               f"{'met' if ratio >= 0.5 else 'not met'}), p99 {p99:.2f} x the raw p99 (<= 2: "
               f"{'met' if p99 <= 2 else 'not met'})")
+        _print_budget(results[max(CLIENTS)][many][1], served_many.requests, raw.throughput, sku_ids, tokens)
     _check_stock()
+
+
+def _print_budget(meter: CpuMeter, requests: int, raw_rate: float, sku_ids: list[int], tokens: list[str]) -> None:
+    """What the server may spend per order for a ratio of 0.5 on this machine, beside what the order
+    path spends with no HTTP and one thread: the CPU the machine gave the ``--workers 2`` run, over
+    half the raw rate, less what MariaDB, Redis, NATS and the clients spent per order in that run."""
+    cores = os.cpu_count() or 1
+    ms = meter.per_request_ms(requests)
+    total = 1000 * cores * meter.busy_share() / (0.5 * raw_rate)
+    others = ms["MariaDB"] + ms["Redis + NATS"] + ms["clients (this process)"]
+    alone = run_in_process(sku_ids, tokens, int(os.environ.get("ERP_BENCH_FLOOR_ORDERS", "1000")))
+    print(f"\nfor a ratio of 0.5 at this run's raw rate ({raw_rate:,.0f}/s) and busy share "
+          f"({meter.busy_share():.0%} of {cores} cores), an order may cost {total:.2f} ms of CPU in all: "
+          f"{max(0.0, total - others):.2f} ms for the "
+          f"server beside the {others:.2f} ms that MariaDB, Redis, NATS and the clients spent per order; "
+          f"the server spent {ms['server']:.2f}")
+    print(f"an order's own request work, with no HTTP server, one at a time in this process's thread: {alone:.2f} ms "
+          f"of CPU per order (without publishing its events)")
 
 
 def _check_stock() -> None:
